@@ -1,0 +1,223 @@
+/**
+ * Gradient kernels the wasm backend lacks, built from wasm's own fast kernels.
+ *
+ * tfjs-backend-wasm 4.x ships forward convolutions (XNNPACK) but not
+ * `Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter` or
+ * `DepthwiseConv2dNativeBackpropInput`, so a training step on wasm fails at the
+ * first backward pass through a convolution. We register them here:
+ *
+ * - conv filter gradient: for each kernel offset (i, j) the strided slice of the
+ *   padded input X_ij `[P, Cin]` (P = N·outH·outW) gives
+ *   dW[i, j] = X_ijᵀ · dY, computed as dYᵀ `[Cout, P]` · X_ij `[P, Cin]` because
+ *   wasm's matmul is ~10× slower with `transposeA`. Same FLOPs as the forward
+ *   conv, and only one input-sized slice alive at a time (the dilated-conv
+ *   formulation needs an XNNPACK indirection buffer of Cin·k²·outH·outW
+ *   pointers, hundreds of MB at detection sizes).
+ * - depthwise filter gradient: per offset, Σ_P X_ij ⊙ dY (memory-bound, cheap).
+ * - depthwise input gradient: a stride-1 depthwise conv of the zero-dilated,
+ *   padded dY with the spatially flipped filter.
+ *
+ * Nothing here copies data to the cpu backend.
+ */
+import { tf } from './tf';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+type Attrs = Record<string, unknown>;
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+/** Calls a kernel registered for wasm directly (we are already inside a kernel). */
+function run(backend: Backend, name: string, inputs: Record<string, TensorInfo> | TensorInfo[], attrs: Attrs = {}): TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm kernel ${name} is not registered`);
+  const out = k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend, attrs: attrs as tf.NamedAttrMap });
+  return Array.isArray(out) ? out[0] : out;
+}
+
+function free(backend: Backend, ...ts: TensorInfo[]): void {
+  for (const t of ts) backend.disposeData(t.dataId);
+}
+
+function pair(v: number | [number, number] | undefined): [number, number] {
+  if (v === undefined) return [1, 1];
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+/**
+ * Pads (positive amounts) or crops (negative amounts) the two spatial axes of
+ * an NHWC tensor. Returns the input itself when nothing changes.
+ */
+function padOrCrop(backend: Backend, x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+  const [n, h, w, c] = x.shape;
+  const cropT = Math.max(0, -top), cropB = Math.max(0, -bottom), cropL = Math.max(0, -left), cropR = Math.max(0, -right);
+  let cur = x;
+  if (cropT || cropB || cropL || cropR) {
+    cur = run(backend, 'Slice', { x }, { begin: [0, cropT, cropL, 0], size: [n, h - cropT - cropB, w - cropL - cropR, c] });
+  }
+  const pt = Math.max(0, top), pb = Math.max(0, bottom), pl = Math.max(0, left), pr = Math.max(0, right);
+  if (pt || pb || pl || pr) {
+    const padded = run(backend, 'PadV2', { x: cur }, { paddings: [[0, 0], [pt, pb], [pl, pr], [0, 0]], constantValue: 0 });
+    if (cur !== x) free(backend, cur);
+    cur = padded;
+  }
+  return cur;
+}
+
+interface Geometry {
+  outH: number; outW: number; kh: number; kw: number;
+  sh: number; sw: number; dh: number; dw: number;
+  top: number; left: number; bottom: number; right: number;
+}
+
+function geometry(xShape: number[], filterShape: [number, number, number, number], strides: number | [number, number],
+  dilations: number | [number, number] | undefined, pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, depthwise: boolean): Geometry {
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, strides,
+    dilations ?? 1, pad, dimRoundingMode, depthwise, 'channelsLast');
+  return {
+    outH: info.outHeight, outW: info.outWidth, kh: info.filterHeight, kw: info.filterWidth,
+    sh: info.strideHeight, sw: info.strideWidth, dh: info.dilationHeight, dw: info.dilationWidth,
+    top: info.padInfo.top, left: info.padInfo.left, bottom: info.padInfo.bottom, right: info.padInfo.right,
+  };
+}
+
+/** Input pixels under kernel offset (i, j) for every output pixel: `[N, outH, outW, C]`. */
+function offsetSlice(backend: Backend, xp: TensorInfo, g: Geometry, i: number, j: number): TensorInfo {
+  const [n, , , c] = xp.shape;
+  const b0 = i * g.dh, b1 = j * g.dw;
+  return run(backend, 'StridedSlice', { x: xp }, {
+    begin: [0, b0, b1, 0], end: [n, b0 + (g.outH - 1) * g.sh + 1, b1 + (g.outW - 1) * g.sw + 1, c],
+    strides: [1, g.sh, g.sw, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+  });
+}
+
+function paddedInput(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
+  // Keep only the rows/cols some output reads; extra bottom/right input is unused.
+  const needH = (g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+  const needW = (g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  return padOrCrop(backend, x, g.top, needH - g.top - x.shape[1], g.left, needW - g.left - x.shape[2]);
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const backend = args.backend;
+  const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (a.dataFormat && a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const [kh, kw, cin, cout] = a.filterShape;
+  const g = geometry(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const p = x.shape[0] * g.outH * g.outW;
+  const xp = paddedInput(backend, x, g);
+  const dy2 = run(backend, 'Reshape', { x: dy }, { shape: [p, cout] });
+  const dyT2 = run(backend, 'Transpose', { x: dy2 }, { perm: [1, 0] });
+  const dyT = run(backend, 'Reshape', { x: dyT2 }, { shape: [1, cout, p] });
+  const parts: TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const xs = offsetSlice(backend, xp, g, i, j);
+      const xs3 = run(backend, 'Reshape', { x: xs }, { shape: [1, p, cin] });
+      parts.push(run(backend, 'BatchMatMul', { a: dyT, b: xs3 }, { transposeA: false, transposeB: false }));
+      free(backend, xs, xs3);
+    }
+  }
+  const stacked = run(backend, 'Concat', parts, { axis: 0 });
+  const r = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, cout, cin] });
+  const out = run(backend, 'Transpose', { x: r }, { perm: [0, 1, 3, 2] });
+  free(backend, dy2, dyT2, dyT, stacked, r, ...parts);
+  if (xp !== x) free(backend, xp);
+  return out;
+}
+
+function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const backend = args.backend;
+  const a = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  const [kh, kw, c, m] = a.filterShape;
+  const g = geometry(x.shape, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const xp = paddedInput(backend, x, g);
+  const [n] = x.shape;
+  const dy5 = run(backend, 'Reshape', { x: dy }, { shape: [n, g.outH, g.outW, c, m] });
+  const parts: TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const xs = offsetSlice(backend, xp, g, i, j);
+      const xs5 = run(backend, 'Reshape', { x: xs }, { shape: [n, g.outH, g.outW, c, 1] });
+      const prod = run(backend, 'Multiply', { a: xs5, b: dy5 });
+      parts.push(run(backend, 'Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
+      free(backend, xs, xs5, prod);
+    }
+  }
+  const stacked = run(backend, 'Concat', parts, { axis: 0 });
+  const out = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, c, m] });
+  free(backend, dy5, stacked, ...parts);
+  if (xp !== x) free(backend, xp);
+  return out;
+}
+
+/** Inserts `s − 1` zeros between rows (and columns): `[N, H, W, C]` → `[N, (H−1)·sh+1, (W−1)·sw+1, C]`. */
+function zeroDilate(backend: Backend, dy: TensorInfo, sh: number, sw: number): TensorInfo {
+  if (sh === 1 && sw === 1) return dy;
+  const [n, h, w, c] = dy.shape;
+  const r6 = run(backend, 'Reshape', { x: dy }, { shape: [n, h, 1, w, 1, c] });
+  const p6 = run(backend, 'PadV2', { x: r6 }, { paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0 });
+  const r4 = run(backend, 'Reshape', { x: p6 }, { shape: [n, h * sh, w * sw, c] });
+  const out = run(backend, 'Slice', { x: r4 }, { begin: [0, 0, 0, 0], size: [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c] });
+  free(backend, r6, p6, r4);
+  return out;
+}
+
+function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const backend = args.backend;
+  const a = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const [n, h, w, c] = a.inputShape;
+  const [kh, kw, , m] = filter.shape;
+  const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const dyd = zeroDilate(backend, dy, g.sh, g.sw);
+  const hd = dyd.shape[1], wd = dyd.shape[2];
+  // Full correlation with the flipped filter: left pad (k−1)·d − padTop, and
+  // right pad chosen so that the output is exactly the input size.
+  const padded = padOrCrop(backend, dyd, (kh - 1) * g.dh - g.top, h + g.top - hd, (kw - 1) * g.dw - g.left, w + g.left - wd);
+  const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const convAttrs = { strides: [1, 1], pad: 'valid', dilations: [g.dh, g.dw], dataFormat: 'NHWC' };
+  let out: TensorInfo;
+  if (m === 1) {
+    out = run(backend, 'DepthwiseConv2dNative', { x: padded, filter: flipped }, convAttrs);
+  } else {
+    // Output channel c·m + k reads input channel c: sum the m depthwise convs.
+    const [, ph, pw] = padded.shape;
+    const p5 = run(backend, 'Reshape', { x: padded }, { shape: [n, ph, pw, c, m] });
+    out = run(backend, 'Fill', {}, { shape: [n, h, w, c], value: 0, dtype: 'float32' });
+    for (let k = 0; k < m; k++) {
+      const ds = run(backend, 'Slice', { x: p5 }, { begin: [0, 0, 0, 0, k], size: [n, ph, pw, c, 1] });
+      const d4 = run(backend, 'Reshape', { x: ds }, { shape: [n, ph, pw, c] });
+      const fk = run(backend, 'Slice', { x: flipped }, { begin: [0, 0, 0, k], size: [kh, kw, c, 1] });
+      const part = run(backend, 'DepthwiseConv2dNative', { x: d4, filter: fk }, convAttrs);
+      const sum = run(backend, 'Add', { a: out, b: part });
+      free(backend, ds, d4, fk, part, out);
+      out = sum;
+    }
+    free(backend, p5);
+  }
+  free(backend, flipped);
+  if (padded !== dyd) free(backend, padded);
+  if (dyd !== dy) free(backend, dyd);
+  return out;
+}
+
+/** Kernel names this module registers for wasm (tests iterate over it). */
+export const WASM_GRAD_KERNELS = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
+
+let registered = false;
+
+/** Registers the missing gradient kernels for the wasm backend (idempotent). */
+export function registerWasmGradKernels(): void {
+  if (registered) return;
+  registered = true;
+  const impls: Record<(typeof WASM_GRAD_KERNELS)[number], tf.KernelFunc> = {
+    Conv2DBackpropFilter: conv2DBackpropFilter as tf.KernelFunc,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as tf.KernelFunc,
+    DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as tf.KernelFunc,
+  };
+  for (const name of WASM_GRAD_KERNELS) {
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: impls[name] });
+  }
+}

@@ -1,0 +1,38 @@
+import * as path from 'path';
+import { tf } from '../runtime/tf';
+
+/** `../shared` beside the repository (tests read fixtures from there, never copies). */
+export const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
+
+/** Runs `fn` with tfjs switched to `backend`, then switches back. */
+export async function onBackend<T>(backend: 'cpu' | 'wasm', fn: () => T): Promise<T> {
+  const prev = tf.getBackend();
+  await tf.setBackend(backend);
+  try {
+    return fn();
+  } finally {
+    await tf.setBackend(prev);
+  }
+}
+
+/** max |a − b| / max(|b|, tiny): the relative error used throughout the tests. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+/** Deterministic values in [−1, 1) (a tiny LCG; tests must not depend on tfjs's RNG). */
+export function seeded(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
