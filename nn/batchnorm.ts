@@ -1,0 +1,44 @@
+/**
+ * `BatchNorm2d` with PyTorch semantics: in training, normalise with the batch's
+ * biased variance and update running statistics with momentum 0.1 and the
+ * unbiased variance; in eval, use the running statistics. eps 1e-5.
+ */
+import { tf } from '../runtime/tf';
+import { Layer } from './module';
+
+export class BatchNorm2d extends Layer {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+
+  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum = 0.1) {
+    super();
+    this.weight = this.param('weight', tf.ones([numFeatures]));
+    this.bias = this.param('bias', tf.zeros([numFeatures]));
+    this.runningMean = this.buffer('running_mean', tf.zeros([numFeatures]));
+    this.runningVar = this.buffer('running_var', tf.ones([numFeatures]));
+  }
+
+  /** `[N, H, W, C]` → same shape. */
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (!this.training) {
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D;
+    }
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      this.updateRunningStats(mean, variance, x.size / x.shape[3]);
+      return tf.batchNorm(x, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D;
+    });
+  }
+
+  private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
+    const m = this.momentum;
+    const unbiased = n > 1 ? n / (n - 1) : 1;
+    tf.tidy(() => {
+      // Not on the loss path, so the tape never differentiates through it.
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, m * unbiased)));
+    });
+  }
+}

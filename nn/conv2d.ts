@@ -1,0 +1,85 @@
+/**
+ * `Conv2d` with PyTorch semantics: symmetric zero padding, groups (depthwise
+ * included), optional bias, PyTorch's default initialisation.
+ */
+import { tf } from '../runtime/tf';
+import { initRng } from '../runtime/rng';
+import { Layer } from './module';
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  /** Symmetric padding in pixels; default `floor(kernelSize / 2)` like most reference code sets explicitly. */
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+  /** Weight init: PyTorch's default (kaiming-uniform a=√5) or normal(0, std). */
+  init?: { normalStd: number; bias?: number };
+}
+
+/** A 2-D convolution over NHWC input. Weight `[kh, kw, in/groups, out]`, or `[kh, kw, C, m]` when depthwise. */
+export class Conv2d extends Layer {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+  /** groups == inChannels: runs as tfjs depthwise conv with multiplier out/in. */
+  readonly depthwise: boolean;
+
+  constructor(o: Conv2dOptions) {
+    super();
+    this.inChannels = o.inChannels;
+    this.outChannels = o.outChannels;
+    this.kernelSize = o.kernelSize;
+    this.stride = o.stride ?? 1;
+    this.padding = o.padding ?? Math.floor(o.kernelSize / 2);
+    this.dilation = o.dilation ?? 1;
+    this.groups = o.groups ?? 1;
+    if (o.inChannels % this.groups || o.outChannels % this.groups) {
+      throw new Error(`Conv2d: in ${o.inChannels} and out ${o.outChannels} channels must be divisible by groups ${this.groups}`);
+    }
+    this.depthwise = this.groups > 1 && this.groups === o.inChannels;
+    const k = o.kernelSize;
+    const fanIn = (o.inChannels / this.groups) * k * k;
+    const shape: [number, number, number, number] = this.depthwise
+      ? [k, k, o.inChannels, o.outChannels / o.inChannels]
+      : [k, k, o.inChannels / this.groups, o.outChannels];
+    const size = shape.reduce((a, b) => a * b);
+    // PyTorch default: kaiming_uniform(a=√5) gives U(±1/√fanIn), bias the same bound.
+    const bound = 1 / Math.sqrt(fanIn);
+    const w = o.init ? initRng.fill(size, (r) => r.normal() * o.init!.normalStd) : initRng.fill(size, (r) => r.uniform(-bound, bound));
+    this.weight = this.param('weight', tf.tensor4d(w, shape), this.depthwise ? 'depthwise' : 'conv');
+    if (o.bias) {
+      const b = o.init ? new Float32Array(o.outChannels).fill(o.init.bias ?? 0) : initRng.fill(o.outChannels, (r) => r.uniform(-bound, bound));
+      this.bias = this.param('bias', tf.tensor1d(b), 'same');
+    }
+  }
+
+  /** `[N, H, W, in]` → `[N, H', W', out]`. */
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const p = this.padding;
+      const pad = p === 0 ? 'valid' : ([[0, 0], [p, p], [p, p], [0, 0]] as tf.backend_util.ExplicitPadding);
+      let y: tf.Tensor4D;
+      if (this.groups === 1) {
+        y = tf.conv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+      } else if (this.depthwise) {
+        y = tf.depthwiseConv2d(x, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+      } else {
+        // tfjs has no grouped conv: run the groups separately and concatenate.
+        const xs = tf.split(x, this.groups, 3);
+        const ws = tf.split(this.weight, this.groups, 3);
+        y = tf.concat(xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation)), 3);
+      }
+      return this.bias ? tf.add(y, this.bias) : y;
+    });
+  }
+}

@@ -1,0 +1,23 @@
+import { tf } from '../runtime/tf';
+import { initRng } from '../runtime/rng';
+import { Module } from './module';
+
+/** `torch.nn.Linear`: `[N, in]` → `[N, out]`; weight stored `[in, out]`. */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias?: tf.Variable;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.param('weight', tf.tensor2d(initRng.fill(inFeatures * outFeatures, (r) => r.uniform(-bound, bound)), [inFeatures, outFeatures]), 'linear');
+    if (bias) this.bias = this.param('bias', tf.tensor1d(initRng.fill(outFeatures, (r) => r.uniform(-bound, bound))));
+  }
+
+  forward(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const y = tf.matMul(x, this.weight as tf.Tensor2D);
+      return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor2D;
+    });
+  }
+}
