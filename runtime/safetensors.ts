@@ -132,7 +132,7 @@ function toOurs(layout: Layout, shape: number[], data: Float32Array, target: num
 
 /** Our tensor → PyTorch layout `[shape, data]`. */
 export function toTorchLayout(layout: Layout, t: tf.Tensor): { shape: number[]; data: Float32Array } {
-  return tf.tidy(() => {
+  const out = tf.tidy(() => {
     let out: tf.Tensor;
     switch (layout) {
       case 'same': out = t; break;
@@ -144,8 +144,12 @@ export function toTorchLayout(layout: Layout, t: tf.Tensor): { shape: number[]; 
         break;
       }
     }
-    return { shape: out.shape, data: out.dataSync() as Float32Array };
+    return layout === 'same' ? out.clone() : out;
   });
+  // Read outside tidy: tidy walks every element of a returned typed array.
+  const res = { shape: out.shape, data: out.dataSync() as Float32Array };
+  out.dispose();
+  return res;
 }
 
 function asFloat32(t: RawTensor): Float32Array {
