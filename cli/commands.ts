@@ -11,7 +11,9 @@ const info: Register = (y) => y.command(
   'Print the backend, and a backbone\'s parameters, MACs and output specs',
   (b) => b
     .option('backbone', { type: 'string', describe: 'backbone name (see --list)' })
-    .option('input', { type: 'number', default: 224, describe: 'square input size for the MAC count' })
+    .option('config', { alias: 'c', type: 'string', describe: 'a detector config: print the resolved config, parameters, MACs and level specs' })
+    .option('set', { type: 'string', array: true, describe: 'config overrides a.b=value (with --config)' })
+    .option('input', { type: 'number', default: 224, describe: 'square input size (pixels) for the MAC count' })
     .option('list', { type: 'boolean', default: false, describe: 'list the backbone names' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
   async (a) => (await import('./info')).runInfo(a),

@@ -5,6 +5,7 @@
 import { tf } from '../runtime/tf';
 import { initRng } from '../runtime/rng';
 import { Layer } from './module';
+import { recordMacs } from './macs';
 
 export interface Conv2dOptions {
   inChannels: number;
@@ -79,6 +80,7 @@ export class Conv2d extends Layer {
         const ws = tf.split(this.weight, this.groups, 3);
         y = tf.concat(xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation)), 3);
       }
+      recordMacs(y.shape[1] * y.shape[2] * this.outChannels * (this.inChannels / this.groups) * this.kernelSize ** 2 * y.shape[0]);
       return this.bias ? tf.add(y, this.bias) : y;
     });
   }

@@ -1,6 +1,7 @@
 import { tf } from '../runtime/tf';
 import { initRng } from '../runtime/rng';
 import { Module } from './module';
+import { recordMacs } from './macs';
 
 /** `torch.nn.Linear`: `[N, in]` → `[N, out]`; weight stored `[in, out]`. */
 export class Linear extends Module {
@@ -17,6 +18,7 @@ export class Linear extends Module {
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const y = tf.matMul(x, this.weight as tf.Tensor2D);
+      recordMacs(x.shape[0] * this.inFeatures * this.outFeatures);
       return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor2D;
     });
   }
