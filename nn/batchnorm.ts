@@ -20,8 +20,15 @@ export class BatchNorm2d extends Layer {
     this.runningVar = this.buffer('running_var', tf.ones([numFeatures]));
   }
 
+  /** Set by `foldBatchNorms`: the preceding conv already applies this BN (eval only). */
+  folded = false;
+
   /** `[N, H, W, C]` → same shape. */
   forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.folded) {
+      if (this.training) throw new Error('a folded BatchNorm2d cannot train; fold only for inference');
+      return x;
+    }
     if (!this.training) {
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D;
     }

@@ -24,7 +24,7 @@ export interface Conv2dOptions {
 /** A 2-D convolution over NHWC input. Weight `[kh, kw, in/groups, out]`, or `[kh, kw, C, m]` when depthwise. */
 export class Conv2d extends Layer {
   readonly weight: tf.Variable;
-  readonly bias?: tf.Variable;
+  bias?: tf.Variable;
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: number;
@@ -62,6 +62,12 @@ export class Conv2d extends Layer {
       const b = o.init ? new Float32Array(o.outChannels).fill(o.init.bias ?? 0) : initRng.fill(o.outChannels, (r) => r.uniform(-bound, bound));
       this.bias = this.param('bias', tf.tensor1d(b), 'same');
     }
+  }
+
+  /** Adds a zero bias if there is none (BN folding writes into it). */
+  ensureBias(): tf.Variable {
+    if (!this.bias) this.bias = this.param('bias', tf.zeros([this.outChannels]), 'same');
+    return this.bias;
   }
 
   /** `[N, H, W, in]` → `[N, H', W', out]`. */

@@ -62,3 +62,33 @@ describe('backbone contract', () => {
     assert.throws(() => createBackbone('ghostnet_99'), /unknown backbone "ghostnet_99"; known: ghostnet_050/);
   });
 });
+
+describe('BN folding over whole backbones', () => {
+  for (const name of ['ghostnet_050', 'g_ghost_regnetx_002', 'ese_vovnet19b_slim_dw', 'resnet18']) {
+    it(`${name}: folded forward equals the unfolded one within 1e-5 relative`, async () => {
+      const { foldBatchNorms } = await import('../../nn/fold_bn');
+      const { BatchNorm2d } = await import('../../nn/batchnorm');
+      const m = createBackbone(name, { withClassifier: false });
+      // Non-trivial BN statistics so a wrong fold shows.
+      let s = 1;
+      for (const t of m.namedTensors()) {
+        if (/running_var$/.test(t.name)) t.variable.assign(tf.add(tf.randomUniform(t.variable.shape, 0.5, 1.5, 'float32', s++), 0));
+        if (/running_mean$|bn\d?\.bias$/.test(t.name)) t.variable.assign(tf.randomUniform(t.variable.shape, -0.2, 0.2, 'float32', s++));
+      }
+      m.eval();
+      const x = tf.randomUniform([1, 64, 64, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+      const ref = m.forward(x);
+      const n = foldBatchNorms(m);
+      const bns = m.namedChildren().length && (function count(mm: import('../../nn/module').Module): number {
+        return mm.namedChildren().reduce((a, [, c]) => a + (c instanceof BatchNorm2d ? 1 : 0) + count(c), 0);
+      })(m);
+      assert.equal(n, bns, 'every BN is folded');
+      const got = m.forward(x);
+      ref.forEach((r, i) => {
+        const err = tf.tidy(() => tf.max(tf.abs(tf.sub(got[i], r))).dataSync()[0] / tf.max(tf.abs(r)).dataSync()[0]);
+        assert.ok(err < 1e-5, `output ${i}: ${err}`);
+      });
+      m.dispose();
+    });
+  }
+});
