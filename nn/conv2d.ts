@@ -17,8 +17,8 @@ export interface Conv2dOptions {
   dilation?: number;
   groups?: number;
   bias?: boolean;
-  /** Weight init: PyTorch's default (kaiming-uniform a=√5) or normal(0, std). */
-  init?: { normalStd: number; bias?: number };
+  /** Weight init: PyTorch's default (kaiming-uniform a=√5), normal(0, std), or xavier-uniform; bias constant. */
+  init?: { normalStd: number; bias?: number } | { xavierUniform: true; bias?: number };
 }
 
 /** A 2-D convolution over NHWC input. Weight `[kh, kw, in/groups, out]`, or `[kh, kw, C, m]` when depthwise. */
@@ -56,7 +56,14 @@ export class Conv2d extends Layer {
     const size = shape.reduce((a, b) => a * b);
     // PyTorch default: kaiming_uniform(a=√5) gives U(±1/√fanIn), bias the same bound.
     const bound = 1 / Math.sqrt(fanIn);
-    const w = o.init ? initRng.fill(size, (r) => r.normal() * o.init!.normalStd) : initRng.fill(size, (r) => r.uniform(-bound, bound));
+    const init = o.init;
+    let w: Float32Array;
+    if (init && 'normalStd' in init) w = initRng.fill(size, (r) => r.normal() * init.normalStd);
+    else if (init) {
+      // fan_in = in/groups·k², fan_out = out/groups·k² (PyTorch's xavier_uniform_).
+      const xb = Math.sqrt(6 / (fanIn + (o.outChannels / this.groups) * k * k));
+      w = initRng.fill(size, (r) => r.uniform(-xb, xb));
+    } else w = initRng.fill(size, (r) => r.uniform(-bound, bound));
     this.weight = this.param('weight', tf.tensor4d(w, shape), this.depthwise ? 'depthwise' : 'conv');
     if (o.bias) {
       const b = o.init ? new Float32Array(o.outChannels).fill(o.init.bias ?? 0) : initRng.fill(o.outChannels, (r) => r.uniform(-bound, bound));

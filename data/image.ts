@@ -1,0 +1,89 @@
+/**
+ * Image decoding to packed RGB bytes: PNG with `pngjs`, JPEG with `jpeg-js`
+ * (pure JS: installs everywhere, no native binary; see bench/results/data.json
+ * for its speed). Grayscale, CMYK and alpha inputs come out as RGB; a corrupt
+ * file throws an error naming it.
+ */
+import * as fs from 'fs';
+import { PNG } from 'pngjs';
+import * as jpeg from 'jpeg-js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** Packed RGB, row-major, length width·height·3. */
+  data: Uint8Array;
+}
+
+export type ImageKind = 'png' | 'jpeg';
+
+export function sniff(buf: Buffer): ImageKind | undefined {
+  if (buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47) return 'png';
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  return undefined;
+}
+
+/** RGBA → RGB, dropping alpha (COCO-style training ignores it). */
+function rgbaToRgb(rgba: Uint8Array | Buffer, n: number): Uint8Array {
+  const out = new Uint8Array(n * 3);
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    out[i * 3] = rgba[j];
+    out[i * 3 + 1] = rgba[j + 1];
+    out[i * 3 + 2] = rgba[j + 2];
+  }
+  return out;
+}
+
+/** Decodes PNG or JPEG bytes; `name` is used in errors. */
+export function decodeImage(buf: Buffer, name: string): RgbImage {
+  const kind = sniff(buf);
+  try {
+    if (kind === 'png') {
+      // pngjs expands palette, grayscale and 16-bit images to 8-bit RGBA.
+      const png = PNG.sync.read(buf);
+      return { width: png.width, height: png.height, data: rgbaToRgb(png.data, png.width * png.height) };
+    }
+    if (kind === 'jpeg') {
+      // jpeg-js converts YCbCr, grayscale and (Adobe) CMYK to RGBA.
+      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
+      return { width: j.width, height: j.height, data: rgbaToRgb(j.data, j.width * j.height) };
+    }
+  } catch (e) {
+    throw new Error(`${name}: cannot decode ${kind?.toUpperCase()} image: ${(e as Error).message}`);
+  }
+  throw new Error(`${name}: not a PNG or JPEG file`);
+}
+
+export function readImage(file: string): RgbImage {
+  return decodeImage(fs.readFileSync(file), file);
+}
+
+/**
+ * Width and height from the file header only (PNG IHDR, JPEG SOFn), for
+ * validation without decoding; undefined when the header cannot be parsed.
+ */
+export function imageSize(buf: Buffer): { width: number; height: number } | undefined {
+  const kind = sniff(buf);
+  if (kind === 'png' && buf.length >= 24) return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+  if (kind === 'jpeg') {
+    let i = 2;
+    while (i + 9 < buf.length) {
+      if (buf[i] !== 0xff) return undefined;
+      const marker = buf[i + 1];
+      const len = buf.readUInt16BE(i + 2);
+      // SOF0..SOF15 except DHT (c4), JPG (c8), DAC (cc)
+      if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+        return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+      }
+      i += 2 + len;
+    }
+  }
+  return undefined;
+}
+
+/** Encodes packed RGB as PNG (synthetic data, visualisations). */
+export function encodePng(img: RgbImage): Buffer {
+  const png = new PNG({ width: img.width, height: img.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+}
