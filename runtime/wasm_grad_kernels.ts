@@ -6,13 +6,13 @@
  * `DepthwiseConv2dNativeBackpropInput`, so a training step on wasm fails at the
  * first backward pass through a convolution. We register them here:
  *
- * - conv filter gradient: for each kernel offset (i, j) the strided slice of the
- *   padded input X_ij `[P, Cin]` (P = N·outH·outW) gives
- *   dW[i, j] = X_ijᵀ · dY, computed as dYᵀ `[Cout, P]` · X_ij `[P, Cin]` because
- *   wasm's matmul is ~10× slower with `transposeA`. Same FLOPs as the forward
- *   conv, and only one input-sized slice alive at a time (the dilated-conv
- *   formulation needs an XNNPACK indirection buffer of Cin·k²·outH·outW
- *   pointers, hundreds of MB at detection sizes).
+ * - conv filter gradient: im2col by strided slices — for each kernel offset
+ *   (i, j) the slice of the padded input X_ij `[P, Cin]` (P = N·outH·outW) —
+ *   concatenated to `[P, k²·Cin]`, then dW = dYᵀ `[Cout, P]` · cols in one
+ *   matmul (dY is transposed once because wasm's matmul is ~10× slower with
+ *   `transposeA`). Same FLOPs as the forward conv and few kernel calls; the
+ *   dilated-conv formulation would need an XNNPACK indirection buffer of
+ *   Cin·k²·outH·outW pointers, hundreds of MB at detection sizes.
  * - depthwise filter gradient: per offset, Σ_P X_ij ⊙ dY (memory-bound, cheap).
  * - depthwise input gradient: a stride-1 depthwise conv of the zero-dilated,
  *   padded dY with the spatially flipped filter.
@@ -109,19 +109,16 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
   const dy2 = run(backend, 'Reshape', { x: dy }, { shape: [p, cout] });
   const dyT2 = run(backend, 'Transpose', { x: dy2 }, { perm: [1, 0] });
   const dyT = run(backend, 'Reshape', { x: dyT2 }, { shape: [1, cout, p] });
-  const parts: TensorInfo[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const xs = offsetSlice(backend, xp, g, i, j);
-      const xs3 = run(backend, 'Reshape', { x: xs }, { shape: [1, p, cin] });
-      parts.push(run(backend, 'BatchMatMul', { a: dyT, b: xs3 }, { transposeA: false, transposeB: false }));
-      free(backend, xs, xs3);
-    }
-  }
-  const stacked = run(backend, 'Concat', parts, { axis: 0 });
-  const r = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, cout, cin] });
-  const out = run(backend, 'Transpose', { x: r }, { perm: [0, 1, 3, 2] });
-  free(backend, dy2, dyT2, dyT, stacked, r, ...parts);
+  // im2col: the k² offset slices side by side `[P, k²·Cin]`, then one matmul.
+  const cols: TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) cols.push(offsetSlice(backend, xp, g, i, j));
+  const col4 = cols.length === 1 ? cols[0] : run(backend, 'Concat', cols, { axis: 3 });
+  const col = run(backend, 'Reshape', { x: col4 }, { shape: [1, p, kh * kw * cin] });
+  const prod = run(backend, 'BatchMatMul', { a: dyT, b: col }, { transposeA: false, transposeB: false });
+  const r = run(backend, 'Reshape', { x: prod }, { shape: [cout, kh, kw, cin] });
+  const out = run(backend, 'Transpose', { x: r }, { perm: [1, 2, 3, 0] });
+  free(backend, dy2, dyT2, dyT, col, prod, r, ...cols);
+  if (col4 !== cols[0]) free(backend, col4);
   if (xp !== x) free(backend, xp);
   return out;
 }
@@ -134,20 +131,37 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   const g = geometry(x.shape, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
   const xp = paddedInput(backend, x, g);
   const [n] = x.shape;
-  const dy5 = run(backend, 'Reshape', { x: dy }, { shape: [n, g.outH, g.outW, c, m] });
-  const parts: TensorInfo[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const xs = offsetSlice(backend, xp, g, i, j);
-      const xs5 = run(backend, 'Reshape', { x: xs }, { shape: [n, g.outH, g.outW, c, 1] });
-      const prod = run(backend, 'Multiply', { a: xs5, b: dy5 });
-      parts.push(run(backend, 'Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
-      free(backend, xs, xs5, prod);
+  const p = n * g.outH * g.outW;
+  let out: TensorInfo;
+  if (m === 1) {
+    // Per offset Σ_P X_ij ⊙ dY: memory-bound and cheap.
+    const parts: TensorInfo[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const xs = offsetSlice(backend, xp, g, i, j);
+        const prod = run(backend, 'Multiply', { a: xs, b: dy });
+        parts.push(run(backend, 'Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
+        free(backend, xs, prod);
+      }
     }
+    const stacked = run(backend, 'Concat', parts, { axis: 0 });
+    out = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, c, m] });
+    free(backend, stacked, ...parts);
+  } else {
+    // Per channel c: dW[:, c, :] = colsᵀ `[k², P]` · dY `[P, m]`, batched over channels.
+    const cols: TensorInfo[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) cols.push(offsetSlice(backend, xp, g, i, j));
+    const col4 = cols.length === 1 ? cols[0] : run(backend, 'Concat', cols, { axis: 3 }); // [N, oh, ow, k²·C]
+    const col3 = run(backend, 'Reshape', { x: col4 }, { shape: [p, kh * kw, c] });
+    const colT = run(backend, 'Transpose', { x: col3 }, { perm: [2, 1, 0] }); // [C, k², P]
+    const dy3 = run(backend, 'Reshape', { x: dy }, { shape: [p, c, m] });
+    const dyT = run(backend, 'Transpose', { x: dy3 }, { perm: [1, 0, 2] }); // [C, P, m]
+    const prod = run(backend, 'BatchMatMul', { a: colT, b: dyT }, { transposeA: false, transposeB: false }); // [C, k², m]
+    const prodT = run(backend, 'Transpose', { x: prod }, { perm: [1, 0, 2] });
+    out = run(backend, 'Reshape', { x: prodT }, { shape: [kh, kw, c, m] });
+    free(backend, col3, colT, dy3, dyT, prod, prodT, ...cols);
+    if (col4 !== cols[0]) free(backend, col4);
   }
-  const stacked = run(backend, 'Concat', parts, { axis: 0 });
-  const out = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, c, m] });
-  free(backend, dy5, stacked, ...parts);
   if (xp !== x) free(backend, xp);
   return out;
 }
@@ -182,20 +196,13 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
   if (m === 1) {
     out = run(backend, 'DepthwiseConv2dNative', { x: padded, filter: flipped }, convAttrs);
   } else {
-    // Output channel c·m + k reads input channel c: sum the m depthwise convs.
-    const [, ph, pw] = padded.shape;
-    const p5 = run(backend, 'Reshape', { x: padded }, { shape: [n, ph, pw, c, m] });
-    out = run(backend, 'Fill', {}, { shape: [n, h, w, c], value: 0, dtype: 'float32' });
-    for (let k = 0; k < m; k++) {
-      const ds = run(backend, 'Slice', { x: p5 }, { begin: [0, 0, 0, 0, k], size: [n, ph, pw, c, 1] });
-      const d4 = run(backend, 'Reshape', { x: ds }, { shape: [n, ph, pw, c] });
-      const fk = run(backend, 'Slice', { x: flipped }, { begin: [0, 0, 0, k], size: [kh, kw, c, 1] });
-      const part = run(backend, 'DepthwiseConv2dNative', { x: d4, filter: fk }, convAttrs);
-      const sum = run(backend, 'Add', { a: out, b: part });
-      free(backend, ds, d4, fk, part, out);
-      out = sum;
-    }
-    free(backend, p5);
+    // Output channel c·m + k reads input channel c: convolve every dY channel with its own
+    // flipped filter (one depthwise call over C·m channels), then sum each group of m.
+    const f1 = run(backend, 'Reshape', { x: flipped }, { shape: [kh, kw, c * m, 1] });
+    const z = run(backend, 'DepthwiseConv2dNative', { x: padded, filter: f1 }, convAttrs);
+    const z5 = run(backend, 'Reshape', { x: z }, { shape: [n, h, w, c, m] });
+    out = run(backend, 'Sum', { x: z5 }, { axis: [4], keepDims: false });
+    free(backend, f1, z, z5);
   }
   free(backend, flipped);
   if (padded !== dyd) free(backend, padded);
