@@ -30,4 +30,15 @@ const cocoeval: Register = (y) => y.command(
   async (a) => (await import('./cocoeval')).runCocoeval({ gt: a.gt, dt: a.dt, useCats: a['use-cats'] === 1, json: a.json }),
 );
 
-export const commands: Register[] = [info, cocoeval];
+const train: Register = (y) => y.command(
+  'train',
+  'Train a detector; with no -c, the main job (synthetic data → G-Ghost RetinaNet → mAP and FPS report)',
+  (b) => b
+    .option('config', { alias: 'c', type: 'string', describe: 'config json (default: configs/retinanet_gghost_cpu_shapes.json, the main job)' })
+    .option('set', { type: 'string', array: true, describe: 'override a config field, coerced to its type: --set train.epochs=2 (repeatable)' })
+    .option('work-dir', { type: 'string', describe: 'where data, logs, checkpoints and the report go (default work_dirs/<config name>)' })
+    .option('resume', { describe: 'resume from a checkpoint; with no value, the newest in the work dir' }),
+  async (a) => (await import('./train')).runTrain({ backend: a.backend as string, config: a.config, set: a.set, workDir: a['work-dir'], resume: a.resume as string | boolean | undefined }),
+);
+
+export const commands: Register[] = [train, info, cocoeval];

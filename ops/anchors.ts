@@ -14,7 +14,7 @@ export interface AnchorOptions {
 }
 
 /** The A base anchors (xyxy around the origin) of one level. */
-export function baseAnchors(baseSize: number, o: AnchorOptions): Float32Array {
+export function baseAnchors(baseSize: number, o: Omit<AnchorOptions, 'strides'>): Float32Array {
   const octave = o.octaveBaseScale ?? 4, spo = o.scalesPerOctave ?? 3, ratios = o.ratios ?? [0.5, 1, 2];
   const scales = Array.from({ length: spo }, (_, i) => octave * 2 ** (i / spo));
   const c = (o.centerOffset ?? 0) * baseSize;
@@ -29,12 +29,12 @@ export function baseAnchors(baseSize: number, o: AnchorOptions): Float32Array {
   return Float32Array.from(out);
 }
 
-export function numAnchors(o: AnchorOptions): number {
+export function numAnchors(o: Omit<AnchorOptions, 'strides'>): number {
   return (o.ratios ?? [0.5, 1, 2]).length * (o.scalesPerOctave ?? 3);
 }
 
 /** All anchors of one level on an `h × w` feature map: `[h·w·A·4]` xyxy pixels. */
-export function gridAnchors(h: number, w: number, stride: number, o: AnchorOptions): Float32Array {
+export function gridAnchors(h: number, w: number, stride: number, o: Omit<AnchorOptions, 'strides'>): Float32Array {
   const base = baseAnchors(stride, o);
   const a = base.length / 4;
   const out = new Float32Array(h * w * a * 4);

@@ -1,0 +1,63 @@
+/**
+ * `ghostdet train`: with a config, trains it; with none, the main job — make
+ * the synthetic dataset in the work dir if absent, train the CPU-sized G-Ghost
+ * RetinaNet, evaluate on the held-out split, measure FPS, write report.json /
+ * report.md / curve.png, and print one final report.
+ */
+import * as path from 'path';
+import { configTable, loadConfig } from '../configs/schema';
+import { newestCheckpoint } from '../train/checkpoint';
+import { prepareTraining, writeCurve } from '../train/run';
+import { evaluateModel } from '../eval/evaluate';
+import { measureFps } from '../eval/fps';
+import { modelCost, writeReport } from '../eval/report';
+import { setupBackend } from './setup_backend';
+
+export const MAIN_JOB_CONFIG = path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json');
+
+export interface TrainArgs {
+  backend?: string;
+  config?: string;
+  set?: string[];
+  workDir?: string;
+  resume?: string | boolean;
+}
+
+export async function runTrain(a: TrainArgs): Promise<void> {
+  const t0 = Date.now();
+  const info = await setupBackend(a.backend);
+  if (info.name !== 'tensorflow') console.error(`note: training on ${info.name} is slow; for GPU training see README.md, section "GPU"`);
+  const mainJob = !a.config;
+  const configFile = a.config ?? MAIN_JOB_CONFIG;
+  const { config } = loadConfig(configFile, a.set ?? []);
+  const workDir = path.resolve(a.workDir ?? path.join('work_dirs', path.basename(configFile, '.json')));
+  console.error(`config ${configFile}${mainJob ? ' (the main job: no -c given)' : ''}; work dir ${workDir}`);
+  console.error(configTable(config));
+  let resumeFile: string | undefined;
+  if (a.resume !== undefined && a.resume !== false) {
+    resumeFile = typeof a.resume === 'string' && a.resume !== '' ? a.resume : newestCheckpoint(workDir);
+    if (!resumeFile) throw new Error(`--resume: no checkpoint in ${workDir}`);
+  }
+  const print = (s: string): void => console.error(s);
+  const run = prepareTraining(config, workDir, resumeFile, print);
+  print(`model: RetinaNet + ${config.model.backbone.name}, ${run.model.numParams().toLocaleString('en-US')} parameters; ${run.train.images.length} training images, ${run.val.dataset.images.length} val images`);
+  await run.trainer.run();
+  const curve = writeCurve(run, workDir);
+  if (run.trainer.ctx.stopRequested) return;
+  // Final numbers: evaluation (unless the last epoch just did it), then FPS on a BN-folded model.
+  const ev = evaluateModel(run.model, run.val);
+  const size = config.data.resize.mode === 'square' ? [config.data.resize.size, config.data.resize.size] : [config.data.resize.scale[1], config.data.resize.scale[0]];
+  const [h, w] = size.map((s) => Math.ceil(s / config.data.sizeDivisor) * config.data.sizeDivisor);
+  const cost = modelCost(run.model, h, w);
+  const fps = measureFps(run.model, h, w, config.eval.fpsIters);
+  const report = {
+    mAP: ev.stats[0], fps: fps.inferenceFps, stats: ev.stats, perCategoryAP: ev.perCategoryAP, backend: info.name,
+    params: cost.params, macs: cost.macs, inputSize: [h, w] as [number, number], config, fpsDetail: fps,
+    trainSeconds: Math.round((Date.now() - t0) / 1000), labels: run.train.labels,
+  };
+  const files = writeReport(workDir, report, ev.categoryNames);
+  console.log(ev.lines.join('\n'));
+  console.log(`\n${mainJob ? 'main job' : 'training'} done in ${((Date.now() - t0) / 60000).toFixed(1)} min on ${info.name}: bbox mAP ${ev.stats[0].toFixed(4)} (AP50 ${ev.stats[1].toFixed(4)}), ` +
+    `${fps.inferenceFps.toFixed(1)} FPS at ${h}×${w} (forward only ${fps.forwardFps.toFixed(1)}), ${cost.params.toLocaleString('en-US')} params, ${(cost.macs / 1e9).toFixed(3)} GMACs`);
+  console.log(`report: ${files.json}, ${files.md}; curve: ${curve}; checkpoints: ${path.join(workDir, 'last.safetensors')}`);
+}

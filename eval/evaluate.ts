@@ -1,0 +1,53 @@
+/**
+ * Model over a dataset → COCO results (original pixels, dataset category ids)
+ * → the pycocotools-exact evaluator. Used by `ghostdet eval`, the trainer's
+ * evaluation hook and the main job.
+ */
+import { tf } from '../runtime/tf';
+import type { RetinaNet, Detection } from '../detectors/retinanet';
+import type { DataLoader } from '../data/loader';
+import type { LabelMap } from '../data/coco';
+import { readJson } from './coco_data';
+import { cocoEvaluate, CocoResult } from './coco_evaluate';
+
+export interface CocoDetection { image_id: number; category_id: number; bbox: [number, number, number, number]; score: number }
+
+/** Detections → COCO results rows (xywh in original pixels, category ids of the dataset). */
+export function toCocoResults(imageId: number, dets: Detection[], labels: LabelMap): CocoDetection[] {
+  return dets.map((d) => ({
+    image_id: imageId,
+    category_id: labels.catIds[d.label],
+    bbox: [d.box[0], d.box[1], d.box[2] - d.box[0], d.box[3] - d.box[1]],
+    score: d.score,
+  }));
+}
+
+/** Runs the model (eval mode) over every batch of `loader`. `onBatch` reports progress. */
+export function predictDataset(model: RetinaNet, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoDetection[] {
+  const wasTraining = model.training;
+  model.eval();
+  const results: CocoDetection[] = [];
+  let done = 0;
+  try {
+    for (const batch of loader.batches(0)) {
+      const dets = tf.tidy(() => {
+        const x = tf.tensor4d(batch.images, batch.shape);
+        const out = model.forward(x);
+        return model.predict(out, batch.metas) as unknown as tf.TensorContainer;
+      }) as unknown as Detection[][];
+      dets.forEach((d, i) => results.push(...toCocoResults(batch.metas[i].id, d, loader.dataset.labels)));
+      onBatch?.(++done, loader.length);
+    }
+  } finally {
+    if (wasTraining) model.train();
+  }
+  return results;
+}
+
+/** Predicts and evaluates against the loader's annotation file; images the loader skipped are left out of the ground truth too. */
+export function evaluateModel(model: RetinaNet, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoResult & { results: CocoDetection[] } {
+  const results = predictDataset(model, loader, onBatch);
+  const gt = readJson(loader.dataset.annFile);
+  const r = cocoEvaluate({ gt, dt: results, gtFile: loader.dataset.annFile, dtFile: 'predictions', imgIds: loader.dataset.images.map((im) => im.id) });
+  return { ...r, results };
+}

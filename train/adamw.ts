@@ -1,0 +1,82 @@
+/**
+ * AdamW (Loshchilov & Hutter) as `torch.optim.AdamW`: p ← p·(1 − lr·wd), then
+ * the Adam step with bias-corrected moments.
+ */
+import { tf } from '../runtime/tf';
+import type { Optimizer, OptimizerState } from './optimizer';
+
+export interface AdamWOptions {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  noDecay?: Set<tf.Variable>;
+}
+
+export class AdamW implements Optimizer {
+  lr: number;
+  private t = 0;
+  private readonly b1: number;
+  private readonly b2: number;
+  private readonly eps: number;
+  private readonly wd: number;
+  private readonly noDecay: Set<tf.Variable>;
+  private readonly m = new Map<tf.Variable, tf.Variable>();
+  private readonly v = new Map<tf.Variable, tf.Variable>();
+
+  constructor(o: AdamWOptions) {
+    this.lr = o.lr;
+    [this.b1, this.b2] = o.betas ?? [0.9, 0.999];
+    this.eps = o.eps ?? 1e-8;
+    this.wd = o.weightDecay ?? 0.01;
+    this.noDecay = o.noDecay ?? new Set();
+  }
+
+  step(vars: tf.Variable[], grads: tf.Tensor[]): void {
+    this.t++;
+    const bc1 = 1 - this.b1 ** this.t, bc2 = 1 - this.b2 ** this.t;
+    tf.tidy(() => {
+      vars.forEach((p, i) => {
+        const g = grads[i];
+        if (!this.m.has(p)) {
+          this.m.set(p, tf.variable(tf.zerosLike(p), false));
+          this.v.set(p, tf.variable(tf.zerosLike(p), false));
+        }
+        const m = this.m.get(p)!, v = this.v.get(p)!;
+        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
+        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
+        const decayed = this.wd && !this.noDecay.has(p) ? tf.mul(p, 1 - this.lr * this.wd) : p;
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), this.lr / bc1)));
+      });
+    });
+  }
+
+  state(names: Map<tf.Variable, string>): OptimizerState {
+    const slots: OptimizerState['slots'] = {};
+    for (const [p, m] of this.m) {
+      const n = names.get(p);
+      if (n) { slots[`${n}.exp_avg`] = m; slots[`${n}.exp_avg_sq`] = this.v.get(p)!; }
+    }
+    return { kind: 'adamw', lr: this.lr, slots, step: this.t };
+  }
+
+  restore(s: OptimizerState, byName: Map<string, tf.Variable>): void {
+    this.lr = s.lr;
+    this.t = s.step ?? 0;
+    for (const [slot, value] of Object.entries(s.slots)) {
+      const match = /^(.*)\.(exp_avg|exp_avg_sq)$/.exec(slot);
+      const p = match && byName.get(match[1]);
+      if (!match || !p) throw new Error(`optimizer state names unknown parameter ${slot}`);
+      const map = match[2] === 'exp_avg' ? this.m : this.v;
+      const old = map.get(p);
+      if (old) old.assign(value); else map.set(p, tf.variable(value.clone(), false));
+    }
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}

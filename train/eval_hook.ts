@@ -1,0 +1,41 @@
+/** Evaluation every N epochs (and at the end): COCO stats on the val split, logged; tracks the best mAP. */
+import type { DataLoader } from '../data/loader';
+import { evaluateModel } from '../eval/evaluate';
+import type { Hook, TrainContext } from './hooks';
+import type { JsonLogHook } from './log_hook';
+
+export class EvalHook implements Hook {
+  readonly name = 'eval';
+  best?: { metric: string; value: number; epoch: number };
+  /** Set after each evaluation: whether it beat the previous best. */
+  improved = false;
+  lastStats?: number[];
+  lastEvalEpoch = -1;
+
+  constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s)) {}
+
+  evaluate(c: TrainContext): number[] {
+    const r = evaluateModel(c.model, this.loader);
+    this.lastStats = r.stats;
+    this.lastEvalEpoch = c.epoch;
+    const mAP = r.stats[0];
+    this.improved = !this.best || mAP > this.best.value;
+    if (this.improved) this.best = { metric: 'bbox_mAP', value: mAP, epoch: c.epoch };
+    this.print(`evaluation after epoch ${c.epoch}: bbox mAP ${mAP.toFixed(4)} (AP50 ${r.stats[1].toFixed(4)}, AP75 ${r.stats[2].toFixed(4)}), best ${this.best!.value.toFixed(4)} at epoch ${this.best!.epoch}`);
+    this.log?.write({ mode: 'val', epoch: c.epoch, iter: c.iter, bbox_mAP: mAP, stats: r.stats });
+    return r.stats;
+  }
+
+  afterEpoch(c: TrainContext): void {
+    this.improved = false;
+    if (c.epoch % this.every === 0 || c.epoch === c.epochs) this.evaluate(c);
+  }
+
+  state(): Record<string, unknown> {
+    return { best: this.best };
+  }
+
+  restore(s: Record<string, unknown>): void {
+    this.best = s.best as EvalHook['best'];
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Config → datasets, model, optimizer, hooks → a Trainer. What `ghostdet train`
+ * and the main job run.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { tf } from '../runtime/tf';
+import { seedInit } from '../runtime/rng';
+import { writeFileAtomic } from '../runtime/atomic_write';
+import type { Config } from '../configs/schema';
+import { buildDetector, ModelConfig } from '../detectors/build';
+import type { RetinaNet } from '../detectors/retinanet';
+import { CocoDataset, loadCoco } from '../data/coco';
+import { DataLoader } from '../data/loader';
+import type { TransformOptions } from '../data/transforms';
+import { synthesize } from '../data/synthetic';
+import { Sgd } from '../train/sgd';
+import { AdamW } from '../train/adamw';
+import type { Optimizer } from '../train/optimizer';
+import { readCheckpoint, restoreCheckpoint, TrainState } from './checkpoint';
+import { CheckpointHook } from './checkpoint_hook';
+import { EvalHook } from './eval_hook';
+import { JsonLogHook } from './log_hook';
+import { LeakGuardHook } from './leak_guard_hook';
+import { ProgressHook } from './progress_hook';
+import { Trainer } from './trainer';
+import { writeCurvePng } from './curve_plot';
+
+export interface DataPaths { trainAnn: string; trainImages: string; valAnn: string; valImages: string }
+
+/** Resolves data paths; for `synthetic`, makes the dataset under `<workDir>/data` when absent. */
+export function dataPaths(c: Config, workDir: string, log: (s: string) => void): DataPaths {
+  const d = c.data;
+  if (d.kind === 'synthetic') {
+    const root = d.root ? path.resolve(d.root) : path.join(workDir, 'data');
+    const p = { trainAnn: path.join(root, 'annotations/instances_train.json'), trainImages: path.join(root, 'train'), valAnn: path.join(root, 'annotations/instances_val.json'), valImages: path.join(root, 'val') };
+    if (!fs.existsSync(p.trainAnn) || !fs.existsSync(p.valAnn)) {
+      log(`making the synthetic shapes dataset in ${root} (${d.synthetic.images} train + ${d.synthetic.val} val images, ${d.synthetic.size}px, seed ${d.synthetic.seed})`);
+      synthesize({ out: root, images: d.synthetic.images, val: d.synthetic.val, size: d.synthetic.size, seed: d.synthetic.seed });
+    }
+    return p;
+  }
+  const r = (f: string): string => path.resolve(d.root || '.', f);
+  return { trainAnn: r(d.trainAnn), trainImages: r(d.trainImages), valAnn: r(d.valAnn), valImages: r(d.valImages) };
+}
+
+export function transformOf(c: Config): TransformOptions {
+  const r = c.data.resize;
+  return { resize: r.mode === 'square' ? { mode: 'square', size: r.size } : { mode: 'keepRatio', scale: r.scale }, sizeDivisor: c.data.sizeDivisor };
+}
+
+export function valLoader(c: Config, ds: CocoDataset): DataLoader {
+  return new DataLoader(ds, { batchSize: c.eval.batchSize, train: false, transform: transformOf(c) });
+}
+
+export function loadSplit(c: Config, ann: string, images: string, train: boolean, log: (s: string) => void): CocoDataset {
+  return loadCoco(ann, { imagesDir: images, checkFiles: c.data.checkFiles, filterEmpty: train && c.data.filterEmpty, log });
+}
+
+/** The model config with `numClasses` taken from the dataset when they disagree (the label map rules). */
+export function modelFor(c: Config, numClasses: number): RetinaNet {
+  const m: ModelConfig = { ...c.model, numClasses };
+  return buildDetector(m);
+}
+
+function makeOptimizer(c: Config, model: RetinaNet): Optimizer {
+  const t = c.train;
+  const lr = (t.lr * t.batchSize) / t.lrBatch;
+  const noDecay = new Set<tf.Variable>();
+  if (t.noDecayOnNormAndBias) {
+    for (const p of model.namedParameters()) if (p.variable.rank === 1) noDecay.add(p.variable);
+  }
+  return t.optimizer === 'adamw' ? new AdamW({ lr, weightDecay: t.weightDecay, noDecay }) : new Sgd({ lr, momentum: t.momentum, weightDecay: t.weightDecay, noDecay });
+}
+
+export interface TrainRun {
+  model: RetinaNet;
+  trainer: Trainer;
+  val: DataLoader;
+  evalHook: EvalHook;
+  log: JsonLogHook;
+  train: CocoDataset;
+}
+
+/** Builds a ready-to-run trainer; `resumeFile` restores weights, optimizer, progress and hook state. */
+export function prepareTraining(c: Config, workDir: string, resumeFile: string | undefined, print: (s: string) => void): TrainRun {
+  fs.mkdirSync(workDir, { recursive: true });
+  writeFileAtomic(path.join(workDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  const paths = dataPaths(c, workDir, print);
+  const trainDs = loadSplit(c, paths.trainAnn, paths.trainImages, true, print);
+  const valDs = loadSplit(c, paths.valAnn, paths.valImages, false, print);
+  if (valDs.labels.catIds.join() !== trainDs.labels.catIds.join()) throw new Error(`train and val category ids differ (${trainDs.labels.catIds} vs ${valDs.labels.catIds})`);
+  seedInit(c.train.seed);
+  const model = modelFor(c, trainDs.labels.catIds.length);
+  const optimizer = makeOptimizer(c, model);
+  let resume: TrainState | undefined;
+  if (resumeFile) {
+    const ck = readCheckpoint(resumeFile);
+    restoreCheckpoint(ck, model, optimizer, resumeFile);
+    resume = ck.state;
+    print(`resumed from ${resumeFile}: epoch ${ck.state.epoch}, batch ${ck.state.batchInEpoch}, iteration ${ck.state.iter}`);
+  }
+  const loader = new DataLoader(trainDs, { batchSize: c.train.batchSize, train: true, seed: c.train.seed, flipProb: c.data.flipProb, transform: transformOf(c) });
+  if (loader.length === 0) throw new Error(`the training set has ${trainDs.images.length} images, fewer than one batch of ${c.train.batchSize}`);
+  const val = valLoader(c, valDs);
+  const log = new JsonLogHook(workDir, c.train.logEvery);
+  const evalHook = new EvalHook(val, c.train.evalEvery, log, print);
+  const t = c.train;
+  const trainer = new Trainer({
+    model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume,
+    schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
+    hooks: [new ProgressHook(t.logEvery), log, new LeakGuardHook(), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print)],
+  });
+  return { model, trainer, val, evalHook, log, train: trainDs };
+}
+
+/** Writes the loss/mAP curve of this run. */
+export function writeCurve(run: TrainRun, workDir: string): string {
+  const file = path.join(workDir, 'curve.png');
+  writeCurvePng(file, run.log.records);
+  return file;
+}

@@ -1,0 +1,98 @@
+/**
+ * The training loop: per step, forward + loss under the gradient tape,
+ * backward, clip, optimizer update (train/step.ts); the LR comes from the
+ * schedule as a pure function of the iteration. Hooks do everything else.
+ * A non-finite loss stops training with the loss terms in the message, before
+ * the update touches the weights; the last checkpoint on disk stays good.
+ */
+import { tf } from '../runtime/tf';
+import type { RetinaNet } from '../detectors/retinanet';
+import type { DataLoader } from '../data/loader';
+import { lrAt, ScheduleOptions } from './schedule';
+import { trainStep } from './step';
+import type { Hook, TrainContext } from './hooks';
+import type { Optimizer } from './optimizer';
+import type { TrainState } from './checkpoint';
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly losses: Record<string, number>, readonly iter: number) {
+    super(`non-finite loss at iteration ${iter}: ${JSON.stringify(losses)}; training stopped before updating the weights (the last checkpoint is intact). Lower the learning rate or check the data.`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export interface TrainerOptions {
+  model: RetinaNet;
+  loader: DataLoader;
+  optimizer: Optimizer;
+  schedule: Omit<ScheduleOptions, 'itersPerEpoch'>;
+  epochs: number;
+  gradClip?: number;
+  workDir: string;
+  hooks: Hook[];
+  config: unknown;
+  /** Resume point: epochs and batches done, iterations done, hook states. */
+  resume?: TrainState;
+}
+
+export class Trainer {
+  readonly ctx: TrainContext;
+
+  constructor(private readonly o: TrainerOptions) {
+    const self = this;
+    this.ctx = {
+      model: o.model, optimizer: o.optimizer, workDir: o.workDir,
+      epoch: o.resume?.epoch ?? 0, batchInEpoch: o.resume?.batchInEpoch ?? 0, iter: o.resume?.iter ?? 0,
+      epochs: o.epochs, itersPerEpoch: o.loader.length, lr: 0, stopRequested: false,
+      snapshot(): TrainState {
+        const hooks: Record<string, unknown> = {};
+        for (const h of o.hooks) if (h.state) hooks[h.name] = h.state();
+        return { epoch: self.ctx.epoch, batchInEpoch: self.ctx.batchInEpoch, iter: self.ctx.iter, config: o.config, labels: o.loader.dataset.labels, hooks };
+      },
+    };
+    for (const h of o.hooks) {
+      const s = o.resume?.hooks?.[h.name];
+      if (s && h.restore) h.restore(s as Record<string, unknown>);
+    }
+  }
+
+  /** Trains until `epochs` are done or a hook requests a stop. */
+  async run(): Promise<void> {
+    const { model, loader, optimizer, hooks } = this.o;
+    const c = this.ctx;
+    const sched: ScheduleOptions = { ...this.o.schedule, itersPerEpoch: loader.length, epochs: this.o.epochs };
+    const vars = model.trainableVariables();
+    let error: unknown;
+    try {
+      for (const h of hooks) await h.beforeTrain?.(c);
+      model.train();
+      while (c.epoch < this.o.epochs && !c.stopRequested) {
+        for (const batch of loader.batches(c.epoch, c.batchInEpoch)) {
+          const t0 = process.hrtime.bigint();
+          c.lr = lrAt(sched, c.iter, c.epoch);
+          optimizer.lr = c.lr;
+          const r = trainStep(() => {
+            const x = tf.tensor4d(batch.images, batch.shape);
+            const out = model.forward(x);
+            return model.loss(out, batch.targets);
+          }, vars, optimizer, this.o.gradClip);
+          if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter);
+          c.iter++;
+          c.batchInEpoch++;
+          const m = { losses: r.losses, gradNorm: r.gradNorm, lr: c.lr, images: batch.shape[0], seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+          for (const h of hooks) await h.afterStep?.(c, m);
+          if (c.stopRequested) break;
+        }
+        if (c.stopRequested) break;
+        c.epoch++;
+        c.batchInEpoch = 0;
+        for (const h of hooks) await h.afterEpoch?.(c);
+      }
+    } catch (e) {
+      error = e;
+    } finally {
+      for (const h of hooks) await h.afterTrain?.(c, error);
+    }
+    if (error) throw error;
+  }
+}
