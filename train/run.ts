@@ -75,6 +75,7 @@ function makeOptimizer(c: Config, model: RetinaNet): Optimizer {
 
 export interface TrainRun {
   model: RetinaNet;
+  optimizer(): Optimizer;
   trainer: Trainer;
   val: DataLoader;
   evalHook: EvalHook;
@@ -111,7 +112,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
     hooks: [new ProgressHook(t.logEvery), log, new LeakGuardHook(), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print)],
   });
-  return { model, trainer, val, evalHook, log, train: trainDs };
+  return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs };
 }
 
 /** Writes the loss/mAP curve of this run. */

@@ -27,18 +27,20 @@ export function trainStep(lossFn: () => Record<string, tf.Scalar>, vars: tf.Vari
   }, vars);
   const losses: Record<string, number> = { loss: value.dataSync()[0] };
   for (const [k, t] of Object.entries(terms)) losses[k] = t.dataSync()[0];
-  const list = vars.map((v) => grads[v.name]);
+  // A variable off the loss path (an unused branch) gets no gradient and no update.
+  const used = vars.filter((v) => grads[v.name]);
+  const list = used.map((v) => grads[v.name]);
   const gradNorm = tf.tidy(() => Math.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
   if (Number.isFinite(losses.loss) && Number.isFinite(gradNorm)) {
     const scale = maxGradNorm && gradNorm > maxGradNorm ? maxGradNorm / (gradNorm + 1e-6) : 1;
     if (scale !== 1) {
       const clipped = list.map((g) => tf.mul(g, scale));
-      opt.step(vars, clipped);
+      opt.step(used, clipped);
       tf.dispose(clipped);
     } else {
-      opt.step(vars, list);
+      opt.step(used, list);
     }
   }
-  tf.dispose([value, ...Object.values(grads), ...Object.values(terms)]);
+  tf.dispose([value, ...list, ...Object.values(terms)]);
   return { losses, gradNorm };
 }

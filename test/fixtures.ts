@@ -1,0 +1,19 @@
+/** Small synthetic datasets made once per test run in a temp folder (never committed). */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { synthesize } from '../data/synthetic';
+
+let dir: string | undefined;
+
+/** A 12 + 4 image, 128 px shapes dataset (seed 3). */
+export function tinyShapes(): { root: string; trainAnn: string; valAnn: string; trainImages: string; valImages: string } {
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-shapes-'));
+    synthesize({ out: dir, images: 12, val: 4, size: 128, seed: 3 });
+  }
+  return {
+    root: dir, trainAnn: path.join(dir, 'annotations/instances_train.json'), valAnn: path.join(dir, 'annotations/instances_val.json'),
+    trainImages: path.join(dir, 'train'), valImages: path.join(dir, 'val'),
+  };
+}
