@@ -41,4 +41,55 @@ const train: Register = (y) => y.command(
   async (a) => (await import('./train')).runTrain({ backend: a.backend as string, config: a.config, set: a.set, workDir: a['work-dir'], resume: a.resume as string | boolean | undefined }),
 );
 
-export const commands: Register[] = [train, info, cocoeval];
+const cfg = (b: Argv): Argv<{ config: string; set: string[] | undefined }> => b
+  .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'config json' })
+  .option('set', { type: 'string', array: true, describe: 'override a config field: --set data.root=/data/coco (repeatable)' });
+
+const evaluate: Register = (y) => y.command(
+  'eval',
+  'Evaluate a checkpoint on the val split: COCO stats, per-category AP, FPS → report.json and report.md',
+  (b) => cfg(b)
+    .option('checkpoint', { type: 'string', demandOption: true, describe: 'a ghostdet checkpoint (.safetensors)' })
+    .option('json', { type: 'string', describe: 'also write the detections as a COCO results file' })
+    .option('out-dir', { type: 'string', describe: 'where the report goes (default: the checkpoint folder)' }),
+  async (a) => (await import('./eval')).runEval({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, json: a.json, outDir: a['out-dir'] }),
+);
+
+const predict: Register = (y) => y.command(
+  'predict <images..>',
+  'Draw detections on images (PNG out); with --gt, ground truth beside them',
+  (b) => cfg(b)
+    .positional('images', { type: 'string', array: true, demandOption: true, describe: 'PNG or JPEG files' })
+    .option('checkpoint', { type: 'string', demandOption: true })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
+    .option('score', { type: 'number', default: 0.3, describe: 'draw detections with at least this score' })
+    .option('gt', { type: 'string', describe: 'COCO instances json of these images, to draw ground truth beside' }),
+  async (a) => (await import('./predict')).runPredict({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, images: a.images as string[], out: a.out, score: a.score, gt: a.gt }),
+);
+
+const bench: Register = (y) => y.command(
+  'bench',
+  'Inference FPS of a config (batch 1, BN folded; with and without post-processing)',
+  (b) => cfg(b)
+    .option('checkpoint', { type: 'string', describe: 'weights (default: random init; speed does not depend on them)' })
+    .option('iters', { type: 'number', default: 20, describe: 'timed iterations after 3 warm-up ones' }),
+  async (a) => (await import('./bench')).runBench({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, iters: a.iters }),
+);
+
+const data: Register = (y) => y.command('data', 'Dataset tools: synth, check', (b) => b
+  .command('synth', 'Write the synthetic shapes dataset (PNG + COCO json, train and val)', (s) => s
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
+    .option('images', { type: 'number', default: 512, describe: 'training images' })
+    .option('val', { type: 'number', default: 64, describe: 'validation images' })
+    .option('size', { type: 'number', default: 128, describe: 'square image side, pixels' })
+    .option('seed', { type: 'number', default: 0 }),
+  async (a) => (await import('./data')).runSynth(a))
+  .command('check', 'Validate a COCO instances file and its images; exit 1 only if unusable', (s) => s
+    .option('ann', { type: 'string', demandOption: true, describe: 'instances json' })
+    .option('images', { type: 'string', demandOption: true, describe: 'image folder' })
+    .option('decode', { type: 'boolean', default: false, describe: 'decode every image (default: read headers only)' })
+    .option('json', { type: 'string', describe: 'also write the report as JSON' }),
+  async (a) => (await import('./data')).runCheck(a))
+  .demandCommand(1, 'Name a data command: synth or check'));
+
+export const commands: Register[] = [train, evaluate, predict, bench, info, cocoeval, data];
