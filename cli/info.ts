@@ -34,7 +34,7 @@ export async function runInfo(a: InfoArgs): Promise<void> {
     return;
   }
   if (a.config) {
-    (await import('./info_config')).printConfigInfo(a.config, a.set ?? [], a.input, a.json);
+    (await import('./info_config')).printConfigInfo(a.config, a.set ?? [], a.json);
     return;
   }
   if (!a.backbone) return;

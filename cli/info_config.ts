@@ -1,1 +1,26 @@
-export function printConfigInfo(_c: string, _s: string[], _i: number, _j: boolean): void { throw new Error('configs are not built yet'); }
+/** `ghostdet info -c CONFIG`: the resolved config, and the detector's parameters, MACs and level specs. */
+import { configTable, loadConfig } from '../configs/schema';
+import { buildDetector } from '../detectors/build';
+import { modelCost } from '../eval/report';
+
+export function printConfigInfo(file: string, sets: string[], json: boolean): void {
+  const { config, files } = loadConfig(file, sets);
+  const model = buildDetector(config.model);
+  const r = config.data.resize, div = config.data.sizeDivisor;
+  const [h, w] = r.mode === 'square' ? [r.size, r.size] : [r.scale[1], r.scale[0]];
+  const H = Math.ceil(h / div) * div, W = Math.ceil(w / div) * div;
+  const cost = modelCost(model, H, W);
+  const info = {
+    files, params: cost.params, paramsBackbone: model.backbone.numParamsBackbone(), macs: cost.macs, inputSize: [H, W],
+    backboneOutputs: model.backbone.outputs, levels: model.neck.outputs,
+  };
+  model.dispose();
+  if (json) {
+    console.log(JSON.stringify({ ...info, config }));
+    return;
+  }
+  console.log(`config: ${files.join(' ← ')}\n${configTable(config)}\n`);
+  console.log(`RetinaNet + ${config.model.backbone.name}: ${cost.params.toLocaleString('en-US')} parameters (backbone ${info.paramsBackbone.toLocaleString('en-US')}), ${(cost.macs / 1e9).toFixed(2)} GMACs at ${H}×${W}`);
+  console.log(`backbone outputs: ${info.backboneOutputs.map((o) => `${o.name} /${o.stride} ${o.channels}ch`).join(', ')}`);
+  console.log(`levels: ${info.levels.map((o) => `${o.name} /${o.stride} ${o.channels}ch`).join(', ')}`);
+}

@@ -23,6 +23,8 @@ export interface Conv2dOptions {
 
 /** A 2-D convolution over NHWC input. Weight `[kh, kw, in/groups, out]`, or `[kh, kw, C, m]` when depthwise. */
 export class Conv2d extends Layer {
+  /** Largest depthwise intermediate (elements) of the one-call grouped conv (32M floats = 128 MB). */
+  static groupedViaDepthwiseMax = 32 * 2 ** 20;
   readonly weight: tf.Variable;
   bias?: tf.Variable;
   readonly inChannels: number;
@@ -76,15 +78,23 @@ export class Conv2d extends Layer {
    * kernel calls forward and ~10·G backward; instead each input channel is
    * convolved with its group's g_out filters by one depthwise conv (multiplier
    * g_out) and the g_in products of a group are summed: the same FLOPs in one
-   * call, and gradients through the depthwise kernels.
+   * call, and gradients through the depthwise kernels. The products take g_in×
+   * the output's memory, so large maps fall back to per-group convs.
    */
   private groupedConv(x: tf.Tensor4D, pad: 'valid' | tf.backend_util.ExplicitPadding): tf.Tensor4D {
     const G = this.groups, gin = this.inChannels / G, gout = this.outChannels / G, k = this.kernelSize;
+    const [n, h, wIn] = x.shape;
+    const outH = Math.floor((h + 2 * this.padding - this.dilation * (k - 1) - 1) / this.stride) + 1;
+    const outW = Math.floor((wIn + 2 * this.padding - this.dilation * (k - 1) - 1) / this.stride) + 1;
+    // The depthwise products are gin× the output: past ~128 MB, run the groups one by one instead.
+    if (n * outH * outW * this.inChannels * gout > Conv2d.groupedViaDepthwiseMax) {
+      const xs = tf.split(x, G, 3), ws = tf.split(this.weight, G, 3);
+      return tf.concat(xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation)), 3) as tf.Tensor4D;
+    }
     // [k, k, gin, G·gout] → [k, k, G, gin, gout] → [k, k, Cin, gout]: channel j·gin + i gets W[.., i, j·gout : (j+1)·gout].
     const w = tf.reshape(tf.transpose(tf.reshape(this.weight, [k, k, gin, G, gout]), [0, 1, 3, 2, 4]), [k, k, this.inChannels, gout]) as tf.Tensor4D;
     const z = tf.depthwiseConv2d(x, w, this.stride, pad, 'NHWC', this.dilation);
-    const [n, h, wd] = z.shape;
-    return tf.reshape(tf.sum(tf.reshape(z, [n, h, wd, G, gin, gout]), 4), [n, h, wd, this.outChannels]) as tf.Tensor4D;
+    return tf.reshape(tf.sum(tf.reshape(z, [n, outH, outW, G, gin, gout]), 4), [n, outH, outW, this.outChannels]) as tf.Tensor4D;
   }
 
   /** Adds a zero bias if there is none (BN folding writes into it). */

@@ -33,6 +33,24 @@ describe('nn layers', () => {
     assert.ok(relErr(y.dataSync(), ref.dataSync()) < 1e-6);
   });
 
+  it('grouped Conv2d: the one-call depthwise path and the per-group path agree, values and gradients', () => {
+    const conv = new Conv2d({ inChannels: 6, outChannels: 9, kernelSize: 3, stride: 2, groups: 3 });
+    const x = tf.tensor4d(seeded(2 * 7 * 9 * 6, 11), [2, 7, 9, 6]);
+    const run = (): Float32Array[] => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), 0.5)) as tf.Scalar, [conv.weight]);
+      return [value.dataSync() as Float32Array, grads[conv.weight.name].dataSync() as Float32Array, conv.forward(x).dataSync() as Float32Array];
+    };
+    const viaDepthwise = run();
+    const saved = Conv2d.groupedViaDepthwiseMax;
+    Conv2d.groupedViaDepthwiseMax = 0;
+    try {
+      const perGroup = run();
+      viaDepthwise.forEach((v, i) => assert.ok(relErr(v, perGroup[i]) < 1e-5, `output ${i}`));
+    } finally {
+      Conv2d.groupedViaDepthwiseMax = saved;
+    }
+  });
+
   it('stride-2 Conv2d pads symmetrically like PyTorch (output 3 for input 5)', () => {
     const conv = new Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 3, stride: 2 });
     conv.weight.assign(tf.ones([3, 3, 1, 1]));
