@@ -43,6 +43,8 @@ export interface TrainConfig {
   warmupIters: number;
   warmupRatio: number;
   gradClip: number;
+  /** Data-parallel replicas in worker threads on wasm/cpu (one thread each); 1 = off. */
+  workers: number;
   evalEvery: number;
   checkpointEvery: number;
   logEvery: number;
@@ -82,7 +84,7 @@ export const DEFAULTS: Config = {
   train: {
     epochs: 12, batchSize: 2, optimizer: 'sgd', lr: 0.01, lrBatch: 16, momentum: 0.9, weightDecay: 1e-4, noDecayOnNormAndBias: false,
     schedule: 'step', steps: [8, 11], gamma: 0.1, warmupIters: 500, warmupRatio: 0.001, gradClip: 35,
-    evalEvery: 1, checkpointEvery: 1, logEvery: 20, seed: 0,
+    workers: 1, evalEvery: 1, checkpointEvery: 1, logEvery: 20, seed: 0,
   },
   eval: { batchSize: 1, fpsIters: 20 },
 };

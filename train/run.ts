@@ -92,7 +92,8 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const valDs = loadSplit(c, paths.valAnn, paths.valImages, false, print);
   if (valDs.labels.catIds.join() !== trainDs.labels.catIds.join()) throw new Error(`train and val category ids differ (${trainDs.labels.catIds} vs ${valDs.labels.catIds})`);
   seedInit(c.train.seed);
-  const model = modelFor(c, trainDs.labels.catIds.length);
+  const modelConfig: ModelConfig = { ...c.model, numClasses: trainDs.labels.catIds.length };
+  const model = buildDetector(modelConfig);
   const optimizer = makeOptimizer(c, model);
   let resume: TrainState | undefined;
   if (resumeFile) {
@@ -108,7 +109,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const evalHook = new EvalHook(val, c.train.evalEvery, log, print);
   const t = c.train;
   const trainer = new Trainer({
-    model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume,
+    model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
     hooks: [new ProgressHook(t.logEvery), log, new LeakGuardHook(), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print)],
   });

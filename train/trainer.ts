@@ -9,7 +9,10 @@ import { tf } from '../runtime/tf';
 import type { RetinaNet } from '../detectors/retinanet';
 import type { DataLoader } from '../data/loader';
 import { lrAt, ScheduleOptions } from './schedule';
-import { trainStep } from './step';
+import { applyGrads, computeGrads } from './step';
+import { DataParallel } from './data_parallel';
+import { backendInfo } from '../runtime/backend';
+import type { ModelConfig } from '../detectors/build';
 import type { Hook, TrainContext } from './hooks';
 import type { Optimizer } from './optimizer';
 import type { TrainState } from './checkpoint';
@@ -33,6 +36,9 @@ export interface TrainerOptions {
   config: unknown;
   /** Resume point: epochs and batches done, iterations done, hook states. */
   resume?: TrainState;
+  /** Data-parallel replicas (worker threads) on the single-threaded wasm/cpu backends; needs `modelConfig`. */
+  workers?: number;
+  modelConfig?: ModelConfig;
 }
 
 export class Trainer {
@@ -63,7 +69,10 @@ export class Trainer {
     const sched: ScheduleOptions = { ...this.o.schedule, itersPerEpoch: loader.length, epochs: this.o.epochs };
     const vars = model.trainableVariables();
     let error: unknown;
+    let dp: DataParallel | undefined;
     try {
+      const workers = this.o.workers ?? 1;
+      if (workers > 1 && this.o.modelConfig && backendInfo().name !== 'tensorflow') dp = await DataParallel.start(workers, backendInfo().name, this.o.modelConfig);
       for (const h of hooks) await h.beforeTrain?.(c);
       model.train();
       while (c.epoch < this.o.epochs && !c.stopRequested) {
@@ -71,11 +80,10 @@ export class Trainer {
           const t0 = process.hrtime.bigint();
           c.lr = lrAt(sched, c.iter, c.epoch);
           optimizer.lr = c.lr;
-          const r = trainStep(() => {
-            const x = tf.tensor4d(batch.images, batch.shape);
-            const out = model.forward(x);
-            return model.loss(out, batch.targets);
-          }, vars, optimizer, this.o.gradClip);
+          const g = dp && batch.shape[0] > 1
+            ? await dp.grads(model, vars, batch)
+            : computeGrads(() => model.loss(model.forward(tf.tensor4d(batch.images, batch.shape)), batch.targets), vars);
+          const r = { losses: g.losses, gradNorm: applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
           if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter);
           c.iter++;
           c.batchInEpoch++;
@@ -91,6 +99,7 @@ export class Trainer {
     } catch (e) {
       error = e;
     } finally {
+      await dp?.stop();
       for (const h of hooks) await h.afterTrain?.(c, error);
     }
     if (error) throw error;

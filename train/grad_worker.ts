@@ -1,0 +1,51 @@
+/**
+ * A gradient replica in a worker thread (data-parallel training on CPU
+ * backends, which run one thread each): it receives the current weights and
+ * half a batch, returns the gradients of its half. BN batch statistics are
+ * per replica, running statistics are kept by the main replica only (as
+ * PyTorch DDP without SyncBN).
+ */
+import { parentPort } from 'worker_threads';
+import { tf } from '../runtime/tf';
+import { initBackend, BackendName } from '../runtime/backend';
+import { buildDetector, ModelConfig } from '../detectors/build';
+import type { RetinaNet } from '../detectors/retinanet';
+import type { Target } from '../data/loader';
+import { computeGrads } from './step';
+
+export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig }
+export interface WorkerStep {
+  type: 'step';
+  /** Every parameter and buffer, in `namedTensors()` order. */
+  weights: Float32Array[];
+  images: Float32Array;
+  shape: [number, number, number, number];
+  targets: Target[];
+}
+export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Array<Float32Array | null> } | { type: 'error'; message: string };
+
+let model: RetinaNet | undefined;
+
+async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
+  if (msg.type === 'init') {
+    await initBackend(msg.backend);
+    model = buildDetector(msg.model);
+    return { type: 'ready' };
+  }
+  if (!model) throw new Error('worker not initialised');
+  const m = model;
+  m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(msg.weights[i], t.variable.shape)));
+  m.train();
+  const vars = m.trainableVariables();
+  const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
+  const grads = g.grads.map((t) => (t ? (t.dataSync() as Float32Array) : null));
+  tf.dispose(g.grads.filter((t): t is tf.Tensor => t !== undefined));
+  return { type: 'grads', losses: g.losses, grads };
+}
+
+parentPort?.on('message', (msg: WorkerInit | WorkerStep) => {
+  handle(msg).then(
+    (r) => parentPort!.postMessage(r, r.type === 'grads' ? r.grads.filter((x): x is Float32Array => x !== null).map((x) => x.buffer as ArrayBuffer) : []),
+    (e: unknown) => parentPort!.postMessage({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) }),
+  );
+});
