@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { synthesize } from '../data/synthetic';
+import type { ModelConfig } from '../detectors/build';
 
 let dir: string | undefined;
 
@@ -17,3 +18,14 @@ export function tinyShapes(): { root: string; trainAnn: string; valAnn: string; 
     trainImages: path.join(dir, 'train'), valImages: path.join(dir, 'val'),
   };
 }
+
+/** A narrow RetinaNet on the smallest G-Ghost model: what CPU tests can afford. */
+export function tinyRetinaConfig(numClasses: number): ModelConfig {
+  return {
+    type: 'retinanet', numClasses,
+    backbone: { name: 'g_ghost_regnetx_002' },
+    neck: { outChannels: 32, numOuts: 3 }, head: { featChannels: 32, stackedConvs: 1 },
+    anchors: { octaveBaseScale: 2 }, assign: {}, loss: {}, test: {},
+  };
+}
+

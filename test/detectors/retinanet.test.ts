@@ -1,23 +1,13 @@
 import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
 import { seedInit } from '../../runtime/rng';
-import { buildDetector, ModelConfig } from '../../detectors/build';
+import { buildDetector } from '../../detectors/build';
 import { loadCoco } from '../../data/coco';
 import { Batch, DataLoader } from '../../data/loader';
 import { AdamW } from '../../train/adamw';
 import { trainStep } from '../../train/step';
 import { iouMatrix } from '../../ops/boxes';
-import { tinyShapes } from '../fixtures';
-
-/** A narrow RetinaNet on the smallest G-Ghost model: what CPU tests can afford. */
-export function tinyRetinaConfig(numClasses: number): ModelConfig {
-  return {
-    type: 'retinanet', numClasses,
-    backbone: { name: 'g_ghost_regnetx_002' },
-    neck: { outChannels: 32, numOuts: 3 }, head: { featChannels: 32, stackedConvs: 1 },
-    anchors: { octaveBaseScale: 2 }, assign: {}, loss: {}, test: {},
-  };
-}
+import { tinyRetinaConfig, tinyShapes } from '../fixtures';
 
 function twoImages(): Batch {
   const d = tinyShapes();

@@ -18,7 +18,7 @@ function tinyConfig(extra: string[] = []): Config {
     'data.kind=coco', `data.root=${d.root}`, 'data.trainAnn=annotations/instances_train.json', 'data.trainImages=train',
     'data.valAnn=annotations/instances_val.json', 'data.valImages=val', 'data.filterEmpty=false',
     'model.neck.outChannels=16', 'model.head.featChannels=16', 'model.head.stackedConvs=1',
-    'train.epochs=2', 'train.batchSize=4', 'train.warmupIters=2', 'train.evalEvery=100', 'train.logEvery=1', 'train.schedule=step', 'train.steps=[1]', ...extra,
+    'train.epochs=2', 'train.batchSize=4', 'train.workers=1', 'train.warmupIters=2', 'train.evalEvery=100', 'train.logEvery=1', 'train.schedule=step', 'train.steps=[1]', ...extra,
   ]) c = applySet(c, s);
   return c;
 }
