@@ -9,6 +9,7 @@
  */
 import { tf } from '../runtime/tf';
 import { Layer, Module } from '../nn/module';
+import type { Linear } from '../nn/linear';
 
 export interface FeatureSpec {
   name: string;
@@ -48,8 +49,12 @@ export abstract class Backbone extends Module {
   protected abstract stem(x: tf.Tensor4D): tf.Tensor4D;
   /** Modules of the stem (what `frozenStages: 0` freezes). */
   protected abstract stemModules(): Module[];
-  /** Stage modules in execution order. */
-  abstract stages(): Stage[];
+  /** Stage modules in execution order; subclasses push to it in their constructors. */
+  protected readonly stageList: Stage[] = [];
+
+  stages(): Stage[] {
+    return this.stageList;
+  }
   /** ImageNet logits from the last stage's output, when the classifier was built. */
   protected abstract classify(x: tf.Tensor4D): tf.Tensor2D;
 
@@ -99,6 +104,12 @@ export abstract class Backbone extends Module {
       features.set(s.name, h);
     }
     return { features, logits: this.classify(h) };
+  }
+
+  /** The ImageNet classifier of the RegNet/VoVNet/ResNet families: global average pool → linear. */
+  protected poolLinear(fc: Linear | undefined, x: tf.Tensor4D): tf.Tensor2D {
+    if (!fc) throw new Error(`${this.constructor.name} was built without the classifier (withClassifier: false)`);
+    return tf.tidy(() => fc.forward(tf.mean(x, [1, 2]) as tf.Tensor2D));
   }
 
   /** Parameters without the classifier. */

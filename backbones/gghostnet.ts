@@ -20,7 +20,7 @@ import { Layer, Module } from '../nn/module';
 import { globalAvgPool } from '../nn/pool';
 import { Sequential } from '../nn/sequential';
 import { Act } from '../nn/activations';
-import { Backbone, BackboneOptions, Stage } from './backbone';
+import { Backbone, BackboneOptions } from './backbone';
 
 /** RegNetX bottleneck (expansion 1): 1×1 → grouped 3×3 (stride) → 1×1, each with BN; residual; ReLU. */
 export class RegNetBottleneck extends Layer {
@@ -142,7 +142,6 @@ export interface GGhostRegNetOptions extends BackboneOptions {
 
 export class GGhostRegNet extends Backbone {
   readonly classifierPrefixes = ['fc'];
-  private readonly stageList: Stage[] = [];
   private readonly conv1: Conv2d;
   private readonly bn1: BatchNorm2d;
   private readonly fc?: Linear;
@@ -167,10 +166,6 @@ export class GGhostRegNet extends Backbone {
     this.finish(o);
   }
 
-  stages(): Stage[] {
-    return this.stageList;
-  }
-
   protected stemModules(): Module[] {
     return [this.conv1, this.bn1];
   }
@@ -180,8 +175,7 @@ export class GGhostRegNet extends Backbone {
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {
-    if (!this.fc) throw new Error('G-Ghost RegNet was built without the classifier');
-    return tf.tidy(() => this.fc!.forward(tf.mean(x, [1, 2]) as tf.Tensor2D));
+    return this.poolLinear(this.fc, x);
   }
 }
 

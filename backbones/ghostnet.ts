@@ -13,7 +13,7 @@ import { Layer, Module } from '../nn/module';
 import { globalAvgPool } from '../nn/pool';
 import { Identity, Sequential } from '../nn/sequential';
 import { makeDivisible, SqueezeExcite } from '../nn/squeeze_excite';
-import { Backbone, BackboneOptions, Stage } from './backbone';
+import { Backbone, BackboneOptions } from './backbone';
 
 /**
  * Ghost module: a primary conv makes ⌈oup/ratio⌉ channels, a cheap depthwise
@@ -118,7 +118,6 @@ export interface GhostNetOptions extends BackboneOptions {
 
 export class GhostNet extends Backbone {
   readonly classifierPrefixes = ['conv_head', 'classifier'];
-  private readonly stageList: Stage[] = [];
   private readonly convStem: Conv2d;
   private readonly bn1: BatchNorm2d;
   private readonly convHead?: Conv2d;
@@ -152,10 +151,6 @@ export class GhostNet extends Backbone {
       this.classifier = this.add('classifier', new Linear(1280, o.numClasses ?? 1000));
     }
     this.finish(o);
-  }
-
-  stages(): Stage[] {
-    return this.stageList;
   }
 
   protected stemModules(): Module[] {

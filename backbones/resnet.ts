@@ -10,7 +10,7 @@ import { Linear } from '../nn/linear';
 import { Layer, Module } from '../nn/module';
 import { MaxPool2d } from '../nn/pool';
 import { Sequential } from '../nn/sequential';
-import { Backbone, BackboneOptions, Stage } from './backbone';
+import { Backbone, BackboneOptions } from './backbone';
 
 function downsample(inCh: number, outCh: number, stride: number): Sequential {
   return new Sequential([new Conv2d({ inChannels: inCh, outChannels: outCh, kernelSize: 1, stride }), new BatchNorm2d(outCh)]);
@@ -75,7 +75,6 @@ export interface ResNetOptions extends BackboneOptions {
 
 export class ResNet extends Backbone {
   readonly classifierPrefixes = ['fc'];
-  private readonly stageList: Stage[] = [];
   private readonly conv1: Conv2d;
   private readonly bn1: BatchNorm2d;
   private readonly maxpool = new MaxPool2d(3, 2, 1);
@@ -101,10 +100,6 @@ export class ResNet extends Backbone {
     this.finish(o);
   }
 
-  stages(): Stage[] {
-    return this.stageList;
-  }
-
   protected stemModules(): Module[] {
     return [this.conv1, this.bn1];
   }
@@ -114,8 +109,7 @@ export class ResNet extends Backbone {
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {
-    if (!this.fc) throw new Error('ResNet was built without the classifier');
-    return tf.tidy(() => this.fc!.forward(tf.mean(x, [1, 2]) as tf.Tensor2D));
+    return this.poolLinear(this.fc, x);
   }
 }
 

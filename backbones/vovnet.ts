@@ -15,7 +15,7 @@ import { Linear } from '../nn/linear';
 import { Layer, Module } from '../nn/module';
 import { MaxPool2d } from '../nn/pool';
 import { Sequential } from '../nn/sequential';
-import { Backbone, BackboneOptions, Stage } from './backbone';
+import { Backbone, BackboneOptions } from './backbone';
 
 /** timm `ConvNormAct`: conv (no bias) → `bn` → ReLU, padding ⌊((s−1) + (k−1))/2⌋. */
 class ConvNormAct extends Layer {
@@ -172,7 +172,6 @@ export interface VovNetOptions extends BackboneOptions {
 
 export class VovNet extends Backbone {
   readonly classifierPrefixes = ['head'];
-  private readonly stageList: Stage[] = [];
   private readonly stemSeq: Sequential;
   private readonly head?: Module;
 
@@ -198,10 +197,6 @@ export class VovNet extends Backbone {
     this.finish(o);
   }
 
-  stages(): Stage[] {
-    return this.stageList;
-  }
-
   protected stemModules(): Module[] {
     return [this.stemSeq];
   }
@@ -211,9 +206,7 @@ export class VovNet extends Backbone {
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {
-    const fc = this.head?.child('fc') as Linear | undefined;
-    if (!fc) throw new Error('VoVNet was built without the classifier');
-    return tf.tidy(() => fc.forward(tf.mean(x, [1, 2]) as tf.Tensor2D));
+    return this.poolLinear(this.head?.child('fc') as Linear | undefined, x);
   }
 }
 

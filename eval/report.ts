@@ -2,7 +2,6 @@
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { writeFileAtomic } from '../runtime/atomic_write';
-import type { BackendInfo } from '../runtime/backend';
 import type { RetinaNet } from '../detectors/retinanet';
 import { countMacs } from '../nn/macs';
 import { STAT_LABELS } from './cocoeval';

@@ -38,11 +38,6 @@ function free(backend: Backend, ...ts: TensorInfo[]): void {
   for (const t of ts) backend.disposeData(t.dataId);
 }
 
-function pair(v: number | [number, number] | undefined): [number, number] {
-  if (v === undefined) return [1, 1];
-  return typeof v === 'number' ? [v, v] : v;
-}
-
 /**
  * Pads (positive amounts) or crops (negative amounts) the two spatial axes of
  * an NHWC tensor. Returns the input itself when nothing changes.

@@ -17,6 +17,9 @@ import { computeGrads, Gradients } from './step';
 
 export class DataParallel {
   private readonly workers: Worker[] = [];
+  /** Each worker's tensor count after its second step: it must not grow. */
+  private readonly baseline: number[] = [];
+  private steps = 0;
 
   private constructor() {}
 
@@ -80,6 +83,13 @@ export class DataParallel {
     const own = shares[0];
     const mine = computeGrads(() => model.loss(model.forward(tf.tensor4d(own.images, own.shape)), own.targets), vars);
     const replies = (await Promise.all(pending)) as Array<Extract<WorkerReply, { type: 'grads' }>>;
+    this.steps++;
+    replies.forEach((r, i) => {
+      if (this.steps === 2) this.baseline[i] = r.numTensors;
+      if (this.steps > 2 && r.numTensors > this.baseline[i]) {
+        throw new Error(`tensor leak in gradient worker ${i + 1}: ${r.numTensors - this.baseline[i]} tensors more than after step 2; this is a ghostdet bug, please report it`);
+      }
+    });
     const k = replies.length + 1;
     const losses: Record<string, number> = {};
     for (const key of Object.keys(mine.losses)) losses[key] = (mine.losses[key] + replies.reduce((s, r) => s + r.losses[key], 0)) / k;

@@ -22,7 +22,7 @@ export interface WorkerStep {
   shape: [number, number, number, number];
   targets: Target[];
 }
-export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Array<Float32Array | null> } | { type: 'error'; message: string };
+export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Array<Float32Array | null>; numTensors: number } | { type: 'error'; message: string };
 
 let model: RetinaNet | undefined;
 
@@ -34,13 +34,14 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   }
   if (!model) throw new Error('worker not initialised');
   const m = model;
-  m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(msg.weights[i], t.variable.shape)));
+  // Inside tidy: assign() keeps the data, tidy drops the temporary handles (outside, each step would leak a copy of the weights).
+  tf.tidy(() => m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(msg.weights[i], t.variable.shape))));
   m.train();
   const vars = m.trainableVariables();
   const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
   const grads = g.grads.map((t) => (t ? (t.dataSync() as Float32Array) : null));
   tf.dispose(g.grads.filter((t): t is tf.Tensor => t !== undefined));
-  return { type: 'grads', losses: g.losses, grads };
+  return { type: 'grads', losses: g.losses, grads, numTensors: tf.memory().numTensors };
 }
 
 parentPort?.on('message', (msg: WorkerInit | WorkerStep) => {

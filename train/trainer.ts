@@ -18,8 +18,8 @@ import type { Optimizer } from './optimizer';
 import type { TrainState } from './checkpoint';
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly losses: Record<string, number>, readonly iter: number) {
-    super(`non-finite loss at iteration ${iter}: ${JSON.stringify(losses)}; training stopped before updating the weights (the last checkpoint is intact). Lower the learning rate or check the data.`);
+  constructor(readonly losses: Record<string, number>, readonly iter: number, readonly gradNorm?: number) {
+    super(`non-finite loss at iteration ${iter}: ${JSON.stringify(losses)}, gradient norm ${gradNorm}; training stopped before updating the weights (the last checkpoint is intact). Lower the learning rate or check the data.`);
     this.name = 'NonFiniteLossError';
   }
 }
@@ -84,7 +84,7 @@ export class Trainer {
             ? await dp.grads(model, vars, batch)
             : computeGrads(() => model.loss(model.forward(tf.tensor4d(batch.images, batch.shape)), batch.targets), vars);
           const r = { losses: g.losses, gradNorm: applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
-          if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter);
+          if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter, r.gradNorm);
           c.iter++;
           c.batchInEpoch++;
           const m = { losses: r.losses, gradNorm: r.gradNorm, lr: c.lr, images: batch.shape[0], seconds: Number(process.hrtime.bigint() - t0) / 1e9 };

@@ -36,6 +36,10 @@ describe('data-parallel gradients (worker threads)', function () {
         assert.ok(err < 1e-4, `gradient ${i} differs: ${err}`);
       });
       tf.dispose([...g.grads, ...halves.flatMap((h) => h.grads)].filter((t): t is tf.Tensor => t !== undefined));
+      // More steps: the workers' tensor counts stay flat (DataParallel throws otherwise), and so does ours.
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) tf.dispose((await dp.grads(model, vars, batch)).grads.filter((t): t is tf.Tensor => t !== undefined));
+      assert.equal(tf.memory().numTensors, before);
     } finally {
       await dp.stop();
       model.dispose();
