@@ -2,7 +2,7 @@
  * `npm run bench:backbones`: forward images/s at 224 and 512 (batch 1, eval,
  * BN folded) for every backbone on the available backend, with params and
  * MACs beside each. Writes bench/results/backbones.json.
- * `BENCH_BACKBONES=a,b` limits the list; `BENCH_RUNS` sets timed runs (default 3).
+ * `BENCH_BACKBONES=a,b` limits the list (and `BENCH_NAME` names the results file); `BENCH_RUNS` sets timed runs (default 3).
  */
 import { tf } from '../runtime/tf';
 import { initBackend, describeBackend, BackendName } from '../runtime/backend';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     rows.push(row);
     m.dispose();
   }
-  const file = writeResults('backbones', 'npm run bench:backbones', {
+  const file = writeResults(process.env.BENCH_NAME ?? 'backbones', process.env.BENCH_BACKBONES ? `BENCH_BACKBONES=${process.env.BENCH_BACKBONES} npm run bench:backbones` : 'npm run bench:backbones', {
     backend: { name: info.name, package: info.pkg, simd: info.simd, threads: info.threads },
     what: `backbone forward to the stride 8/16/32 outputs, batch 1, eval mode, BN folded; median of ${runs} runs after 1 warm-up; MACs of the backbone without classifier`,
     results: rows,
