@@ -1,8 +1,12 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 
-/** `../shared` beside the repository (tests read fixtures from there, never copies). */
-export const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared');
+/** `../shared` beside the repository (tests read fixtures from there, never copies); `GHOSTDET_SHARED` overrides. */
+export const SHARED = process.env.GHOSTDET_SHARED ?? path.resolve(__dirname, '..', '..', '..', 'shared');
+if (!fs.existsSync(path.join(SHARED, 'fixtures'))) {
+  throw new Error(`the shared fixtures folder ${SHARED} is missing: tests expect ../shared beside the repository (or set GHOSTDET_SHARED)`);
+}
 
 /** Runs `fn` with tfjs switched to `backend`, then switches back. */
 export async function onBackend<T>(backend: 'cpu' | 'wasm', fn: () => T): Promise<T> {
