@@ -17,6 +17,9 @@
  * - depthwise input gradient: a stride-1 depthwise conv of the zero-dilated,
  *   padded dY with the spatially flipped filter.
  *
+ * - conv input gradient: replaces wasm's own kernel (11× slower than the
+ *   forward conv) with a forward conv of the dilated, padded dY.
+ *
  * Nothing here copies data to the cpu backend.
  */
 import { tf } from './tf';
@@ -205,8 +208,34 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
   return out;
 }
 
+/**
+ * Conv input gradient as a forward conv (XNNPACK) of the zero-dilated, padded
+ * dY with the spatially flipped filter, in/out channels swapped. Replaces
+ * wasm's own `Conv2DBackpropInput`, which measured 11× slower than the forward
+ * conv of the same size (29 ms vs 2.7 ms for 4×16×16×64, 3×3, 64 filters).
+ */
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const backend = args.backend;
+  const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (a.dataFormat && a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropInput on wasm supports NHWC only');
+  const [, h, w] = a.inputShape;
+  const [kh, kw] = filter.shape;
+  const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const dyd = zeroDilate(backend, dy, g.sh, g.sw);
+  const hd = dyd.shape[1], wd = dyd.shape[2];
+  const padded = padOrCrop(backend, dyd, kh - 1 - g.top, h + g.top - hd, kw - 1 - g.left, w + g.left - wd);
+  const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+  const swapped = run(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const out = run(backend, 'Conv2D', { x: padded, filter: swapped }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+  free(backend, flipped, swapped);
+  if (padded !== dyd) free(backend, padded);
+  if (dyd !== dy) free(backend, dyd);
+  return out;
+}
+
 /** Kernel names this module registers for wasm (tests iterate over it). */
-export const WASM_GRAD_KERNELS = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
+export const WASM_GRAD_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
 
 let registered = false;
 
@@ -216,10 +245,13 @@ export function registerWasmGradKernels(): void {
   registered = true;
   const impls: Record<(typeof WASM_GRAD_KERNELS)[number], tf.KernelFunc> = {
     Conv2DBackpropFilter: conv2DBackpropFilter as tf.KernelFunc,
+    Conv2DBackpropInput: conv2DBackpropInput as tf.KernelFunc,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as tf.KernelFunc,
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as tf.KernelFunc,
   };
   for (const name of WASM_GRAD_KERNELS) {
-    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: impls[name] });
+    // wasm ships a slow Conv2DBackpropInput; ours replaces it.
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: impls[name] });
   }
 }
