@@ -78,20 +78,30 @@ function geometry(xShape: number[], filterShape: [number, number, number, number
   };
 }
 
-/** Input pixels under kernel offset (i, j) for every output pixel: `[N, outH, outW, C]`. */
+/**
+ * Input pixels under kernel offset (i, j) for every output pixel: `[N, outH, outW, C]`.
+ * With stride s the rows are every s-th row from `i·dh`: viewing the padded
+ * input as `[N, H/s, s, W·C]` they are one plain slice at phase `i·dh mod s`;
+ * columns likewise on `[N·outH, W/s, s·C]`. Two contiguous-block slices instead
+ * of one strided slice: wasm's StridedSlice with strides > 1 falls back to a
+ * per-element loop (25 ms vs 2.6 ms for 8×32×32×24 out).
+ */
 function offsetSlice(backend: Backend, xp: TensorInfo, g: Geometry, i: number, j: number): TensorInfo {
-  const [n, , , c] = xp.shape;
+  const [n, h, w, c] = xp.shape;
   const b0 = i * g.dh, b1 = j * g.dw;
-  return run(backend, 'StridedSlice', { x: xp }, {
-    begin: [0, b0, b1, 0], end: [n, b0 + (g.outH - 1) * g.sh + 1, b1 + (g.outW - 1) * g.sw + 1, c],
-    strides: [1, g.sh, g.sw, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
-  });
+  const r4 = run(backend, 'Reshape', { x: xp }, { shape: [n, h / g.sh, g.sh, w * c] });
+  const rows = run(backend, 'Slice', { x: r4 }, { begin: [0, Math.floor(b0 / g.sh), b0 % g.sh, 0], size: [n, g.outH, 1, w * c] });
+  const r3 = run(backend, 'Reshape', { x: rows }, { shape: [n * g.outH, w / g.sw, g.sw * c] });
+  const cols = run(backend, 'Slice', { x: r3 }, { begin: [0, Math.floor(b1 / g.sw), (b1 % g.sw) * c], size: [n * g.outH, g.outW, c] });
+  const out = run(backend, 'Reshape', { x: cols }, { shape: [n, g.outH, g.outW, c] });
+  free(backend, r4, rows, r3, cols);
+  return out;
 }
 
+/** The input padded as the conv pads it, cropped to the rows/cols some output reads, then padded to multiples of the stride. */
 function paddedInput(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
-  // Keep only the rows/cols some output reads; extra bottom/right input is unused.
-  const needH = (g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1;
-  const needW = (g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  const needH = Math.ceil(((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1) / g.sh) * g.sh;
+  const needW = Math.ceil(((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1) / g.sw) * g.sw;
   return padOrCrop(backend, x, g.top, needH - g.top - x.shape[1], g.left, needW - g.left - x.shape[2]);
 }
 

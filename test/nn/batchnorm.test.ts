@@ -37,4 +37,28 @@ describe('BatchNorm2d (PyTorch semantics)', () => {
     assert.equal(bn.training, false);
     assert.equal(bn.weight.trainable, false);
   });
+
+  it('training gradients (closed form) equal autodiff of the moments-based formula', () => {
+    const bn = new BatchNorm2d(3);
+    bn.weight.assign(tf.tensor1d([0.5, 1.5, -2]));
+    bn.bias.assign(tf.tensor1d([0.1, 0, -0.3]));
+    const xs = tf.randomNormal([2, 5, 4, 3], 1, 2, 'float32', 7) as tf.Tensor4D;
+    const w = tf.randomNormal([2, 5, 4, 3], 0, 1, 'float32', 8);
+    const reference = tf.grads((x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const y = tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      return tf.sum(tf.mul(y, w));
+    });
+    const g = tf.tensor1d([0.5, 1.5, -2]), b = tf.tensor1d([0.1, 0, -0.3]);
+    const a = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(bn.forward(x as tf.Tensor4D), w)))([xs]);
+    const r = reference([xs, g, b]);
+    const close = (p: tf.Tensor, q: tf.Tensor): void => {
+      const d = tf.max(tf.abs(tf.sub(p, q))).dataSync()[0];
+      assert.ok(d < 1e-4, `max difference ${d}`);
+    };
+    close(a[0], r[0]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(bn.forward(xs), w)), [bn.weight, bn.bias]);
+    close(grads[bn.weight.name], r[1]);
+    close(grads[bn.bias.name], r[2]);
+  });
 });

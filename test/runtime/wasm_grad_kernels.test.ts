@@ -54,21 +54,24 @@ describe('wasm gradient kernels', () => {
     }
   }
 
-  it('depthwise with channel multiplier 2 matches cpu', async () => {
-    const run = (): Float32Array[] => tf.tidy(() => {
-      const x = tf.tensor4d(seeded(2 * 9 * 7 * 3, 4), [2, 9, 7, 3]);
-      const w = tf.tensor4d(seeded(3 * 3 * 3 * 2, 5), [3, 3, 3, 2]);
-      const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => {
-        const y = tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same');
-        return tf.sum(tf.mul(y, tf.tensor(seeded(y.size, 6), y.shape)));
-      })([x, w]);
-      return [gx.dataSync() as Float32Array, gw.dataSync() as Float32Array];
+  // Multipliers as grouped convs use them (G-Ghost: 8), odd and even sizes. (tfjs has no gradient for dilated depthwise convs.)
+  for (const d of [{ m: 2, s: 2, h: 9, w: 7 }, { m: 8, s: 2, h: 10, w: 8 }, { m: 8, s: 2, h: 11, w: 9 }, { m: 3, s: 1, h: 8, w: 7 }]) {
+    it(`depthwise multiplier ${d.m} stride ${d.s} ${d.h}x${d.w} matches cpu`, async () => {
+      const run = (): Float32Array[] => tf.tidy(() => {
+        const x = tf.tensor4d(seeded(2 * d.h * d.w * 3, 4), [2, d.h, d.w, 3]);
+        const w = tf.tensor4d(seeded(3 * 3 * 3 * d.m, 5), [3, 3, 3, d.m]);
+        const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => {
+          const y = tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, d.s, 'same', 'NHWC');
+          return tf.sum(tf.mul(y, tf.tensor(seeded(y.size, 6), y.shape)));
+        })([x, w]);
+        return [gx.dataSync() as Float32Array, gw.dataSync() as Float32Array];
+      });
+      const ref = await onBackend('cpu', run);
+      const got = await onBackend('wasm', run);
+      assert.ok(relErr(got[0], ref[0]) <= 1e-4, `dx rel err ${relErr(got[0], ref[0])}`);
+      assert.ok(relErr(got[1], ref[1]) <= 1e-4, `dw rel err ${relErr(got[1], ref[1])}`);
     });
-    const ref = await onBackend('cpu', run);
-    const got = await onBackend('wasm', run);
-    assert.ok(relErr(got[0], ref[0]) <= 1e-4);
-    assert.ok(relErr(got[1], ref[1]) <= 1e-4);
-  });
+  }
 
   it('leaves no tensors behind', async () => {
     await onBackend('wasm', () => {
