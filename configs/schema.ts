@@ -69,7 +69,7 @@ export const DEFAULTS: Config = {
     numClasses: 80,
     backbone: { name: 'g_ghost_regnetx_032', frozenStages: 1 },
     neck: { outChannels: 256, numOuts: 5, extraSource: 'on_input', reluBeforeExtraConvs: true },
-    head: { featChannels: 256, stackedConvs: 4, priorProb: 0.01 },
+    head: { featChannels: 256, stackedConvs: 4, priorProb: 0.01, gnGroups: 0 },
     anchors: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], centerOffset: 0 },
     assign: { posIou: 0.5, negIou: 0.4, minPosIou: 0, ignoreIof: 0.5 },
     loss: { alpha: 0.25, gamma: 2, bbox: 'l1' },

@@ -16,7 +16,7 @@ export interface ModelConfig {
   numClasses: number;
   backbone: { name: string } & BackboneOptions;
   neck: FpnOptions;
-  head: { featChannels?: number; stackedConvs?: number; priorProb?: number };
+  head: { featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
   anchors: Omit<AnchorOptions, 'strides'>;
   assign: AssignOptions;
   loss: RetinaLossOptions;
@@ -32,7 +32,7 @@ export function buildDetector(c: ModelConfig): RetinaNet {
   const anchors: AnchorOptions = { ...c.anchors, strides };
   const head = new RetinaHead({
     inChannels: neck.outputs[0].channels, numClasses: c.numClasses, numAnchors: numAnchors(anchors),
-    featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb,
+    featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb, gnGroups: c.head.gnGroups,
   });
   return new RetinaNet({ backbone, neck, head, numClasses: c.numClasses, anchors, assign: c.assign, loss: c.loss, test: c.test });
 }

@@ -32,6 +32,26 @@ describe('RetinaNet', function () {
     }
   });
 
+  it('GroupNorm head: mmdetection names (cls_convs.i.gn.*), convs without bias, 2·C parameters per norm', () => {
+    seedInit(0);
+    const gn = buildDetector({ ...tinyRetinaConfig(3), head: { featChannels: 32, stackedConvs: 2, gnGroups: 8 } });
+    const names = gn.namedParameters().map((p) => p.name).filter((n) => n.startsWith('bbox_head.'));
+    for (const b of ['cls_convs', 'reg_convs']) {
+      for (const i of [0, 1]) {
+        assert.ok(names.includes(`bbox_head.${b}.${i}.gn.weight`) && names.includes(`bbox_head.${b}.${i}.gn.bias`), `${b}.${i}.gn`);
+        assert.ok(!names.includes(`bbox_head.${b}.${i}.conv.bias`), `${b}.${i}.conv has no bias`);
+      }
+    }
+    const plain = buildDetector({ ...tinyRetinaConfig(3), head: { featChannels: 32, stackedConvs: 2 } });
+    // 4 convs lose 32 bias each and 4 norms add 64 each.
+    assert.equal(gn.numParams() - plain.numParams(), 4 * (64 - 32));
+    gn.eval();
+    const out = gn.forward(tf.zeros([1, 64, 64, 3]));
+    assert.deepEqual(out.cls.map((c) => c.shape), [[1, 8, 8, 27], [1, 4, 4, 27], [1, 2, 2, 27]]);
+    tf.dispose([...out.cls, ...out.reg]);
+    [plain, gn].forEach((m) => m.dispose());
+  });
+
   it('overfits 2 synthetic images: loss falls ≥ 90%, every box detected (IoU ≥ 0.7, right class, score > 0.5); gradients reach every parameter; tensors stay flat', () => {
     seedInit(0);
     const batch = twoImages();
