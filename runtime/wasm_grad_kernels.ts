@@ -6,14 +6,15 @@
  * `DepthwiseConv2dNativeBackpropInput`, so a training step on wasm fails at the
  * first backward pass through a convolution. We register them here:
  *
- * - conv filter gradient: im2col by strided slices — for each kernel offset
- *   (i, j) the slice of the padded input X_ij `[P, Cin]` (P = N·outH·outW) —
- *   concatenated to `[P, k²·Cin]`, then dW = dYᵀ `[Cout, P]` · cols in one
+ * - conv filter gradient: im2col — for each output pixel (P = N·outH·outW)
+ *   the input under every kernel offset, `[P, k²·Cin]`, written in one pass on
+ *   the wasm heap — then dW = dYᵀ `[Cout, P]` · cols in one
  *   matmul (dY is transposed once because wasm's matmul is ~10× slower with
  *   `transposeA`). Same FLOPs as the forward conv and few kernel calls; the
  *   dilated-conv formulation would need an XNNPACK indirection buffer of
  *   Cin·k²·outH·outW pointers, hundreds of MB at detection sizes.
- * - depthwise filter gradient: per offset, Σ_P X_ij ⊙ dY (memory-bound, cheap).
+ * - depthwise filter gradient: the same im2col, then Σ_P cols ⊙ dY (memory-bound,
+ *   cheap); with a channel multiplier, a matmul per channel batched over channels.
  * - depthwise input gradient: a stride-1 depthwise conv of the zero-dilated,
  *   padded dY with the spatially flipped filter.
  *
@@ -85,30 +86,36 @@ function geometry(xShape: number[], filterShape: [number, number, number, number
 }
 
 /**
- * Input pixels under kernel offset (i, j) for every output pixel: `[N, outH, outW, C]`.
- * With stride s the rows are every s-th row from `i·dh`: viewing the padded
- * input as `[N, H/s, s, W·C]` they are one plain slice at phase `i·dh mod s`;
- * columns likewise on `[N·outH, W/s, s·C]`. Two contiguous-block slices instead
- * of one strided slice: wasm's StridedSlice with strides > 1 falls back to a
- * per-element loop (25 ms vs 2.6 ms for 8×32×32×24 out).
+ * im2col on the heap: `[P, kh·kw·C]` with P = N·outH·outW, row p holding the
+ * input pixels under every kernel offset of output pixel p (zeros where the
+ * kernel reads padding). One pass of plain copies: built from wasm's Slice and
+ * Concat kernels it took 4× longer (their JS loops copy row by row, and
+ * StridedSlice with strides > 1 copies element by element).
  */
-function offsetSlice(backend: Backend, xp: TensorInfo, g: Geometry, i: number, j: number): TensorInfo {
-  const [n, h, w, c] = xp.shape;
-  const b0 = i * g.dh, b1 = j * g.dw;
-  const r4 = run(backend, 'Reshape', { x: xp }, { shape: [n, h / g.sh, g.sh, w * c] });
-  const rows = run(backend, 'Slice', { x: r4 }, { begin: [0, Math.floor(b0 / g.sh), b0 % g.sh, 0], size: [n, g.outH, 1, w * c] });
-  const r3 = run(backend, 'Reshape', { x: rows }, { shape: [n * g.outH, w / g.sw, g.sw * c] });
-  const cols = run(backend, 'Slice', { x: r3 }, { begin: [0, Math.floor(b1 / g.sw), (b1 % g.sw) * c], size: [n * g.outH, g.outW, c] });
-  const out = run(backend, 'Reshape', { x: cols }, { shape: [n, g.outH, g.outW, c] });
-  free(backend, r4, rows, r3, cols);
+function im2col(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
+  const heap = backend as unknown as HeapBackend;
+  const [n, h, w, c] = x.shape;
+  const out = heap.makeOutput([n * g.outH * g.outW, g.kh * g.kw * c], 'float32');
+  const src = heap.typedArrayFromHeap(x), dst = heap.typedArrayFromHeap(out);
+  dst.fill(0);
+  let d = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      for (let ox = 0; ox < g.outW; ox++) {
+        for (let i = 0; i < g.kh; i++) {
+          const y = oy * g.sh + i * g.dh - g.top;
+          for (let j = 0; j < g.kw; j++, d += c) {
+            const xx = ox * g.sw + j * g.dw - g.left;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            const s = ((b * h + y) * w + xx) * c;
+            if (c >= 16) dst.set(src.subarray(s, s + c), d);
+            else for (let q = 0; q < c; q++) dst[d + q] = src[s + q];
+          }
+        }
+      }
+    }
+  }
   return out;
-}
-
-/** The input padded as the conv pads it, cropped to the rows/cols some output reads, then padded to multiples of the stride. */
-function paddedInput(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
-  const needH = Math.ceil(((g.outH - 1) * g.sh + (g.kh - 1) * g.dh + 1) / g.sh) * g.sh;
-  const needW = Math.ceil(((g.outW - 1) * g.sw + (g.kw - 1) * g.dw + 1) / g.sw) * g.sw;
-  return padOrCrop(backend, x, g.top, needH - g.top - x.shape[1], g.left, needW - g.left - x.shape[2]);
 }
 
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
@@ -119,21 +126,15 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
   const [kh, kw, cin, cout] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
   const p = x.shape[0] * g.outH * g.outW;
-  const xp = paddedInput(backend, x, g);
   const dy2 = run(backend, 'Reshape', { x: dy }, { shape: [p, cout] });
   const dyT2 = run(backend, 'Transpose', { x: dy2 }, { perm: [1, 0] });
   const dyT = run(backend, 'Reshape', { x: dyT2 }, { shape: [1, cout, p] });
-  // im2col: the k² offset slices side by side `[P, k²·Cin]`, then one matmul.
-  const cols: TensorInfo[] = [];
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) cols.push(offsetSlice(backend, xp, g, i, j));
-  const col4 = cols.length === 1 ? cols[0] : run(backend, 'Concat', cols, { axis: 3 });
-  const col = run(backend, 'Reshape', { x: col4 }, { shape: [1, p, kh * kw * cin] });
+  const cols = im2col(backend, x, g);
+  const col = run(backend, 'Reshape', { x: cols }, { shape: [1, p, kh * kw * cin] });
   const prod = run(backend, 'BatchMatMul', { a: dyT, b: col }, { transposeA: false, transposeB: false });
   const r = run(backend, 'Reshape', { x: prod }, { shape: [cout, kh, kw, cin] });
   const out = run(backend, 'Transpose', { x: r }, { perm: [1, 2, 3, 0] });
-  free(backend, dy2, dyT2, dyT, col, prod, r, ...cols);
-  if (col4 !== cols[0]) free(backend, col4);
-  if (xp !== x) free(backend, xp);
+  free(backend, dy2, dyT2, dyT, cols, col, prod, r);
   return out;
 }
 
@@ -143,40 +144,30 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   const a = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const [kh, kw, c, m] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
-  const xp = paddedInput(backend, x, g);
-  const [n] = x.shape;
-  const p = n * g.outH * g.outW;
+  const p = x.shape[0] * g.outH * g.outW;
+  const k = kh * kw;
+  const cols = im2col(backend, x, g);
   let out: TensorInfo;
   if (m === 1) {
-    // Per offset Σ_P X_ij ⊙ dY: memory-bound and cheap.
-    const parts: TensorInfo[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const xs = offsetSlice(backend, xp, g, i, j);
-        const prod = run(backend, 'Multiply', { a: xs, b: dy });
-        parts.push(run(backend, 'Sum', { x: prod }, { axis: [0, 1, 2], keepDims: false }));
-        free(backend, xs, prod);
-      }
-    }
-    const stacked = run(backend, 'Concat', parts, { axis: 0 });
-    out = run(backend, 'Reshape', { x: stacked }, { shape: [kh, kw, c, m] });
-    free(backend, stacked, ...parts);
+    // Σ_P cols[P, k², C] ⊙ dY[P, 1, C]: memory-bound and cheap.
+    const col3 = run(backend, 'Reshape', { x: cols }, { shape: [p, k, c] });
+    const dy3 = run(backend, 'Reshape', { x: dy }, { shape: [p, 1, c] });
+    const prod = run(backend, 'Multiply', { a: col3, b: dy3 });
+    const sum = run(backend, 'Sum', { x: prod }, { axis: [0], keepDims: false });
+    out = run(backend, 'Reshape', { x: sum }, { shape: [kh, kw, c, 1] });
+    free(backend, col3, dy3, prod, sum);
   } else {
     // Per channel c: dW[:, c, :] = colsᵀ `[k², P]` · dY `[P, m]`, batched over channels.
-    const cols: TensorInfo[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) cols.push(offsetSlice(backend, xp, g, i, j));
-    const col4 = cols.length === 1 ? cols[0] : run(backend, 'Concat', cols, { axis: 3 }); // [N, oh, ow, k²·C]
-    const col3 = run(backend, 'Reshape', { x: col4 }, { shape: [p, kh * kw, c] });
+    const col3 = run(backend, 'Reshape', { x: cols }, { shape: [p, k, c] });
     const colT = run(backend, 'Transpose', { x: col3 }, { perm: [2, 1, 0] }); // [C, k², P]
     const dy3 = run(backend, 'Reshape', { x: dy }, { shape: [p, c, m] });
     const dyT = run(backend, 'Transpose', { x: dy3 }, { perm: [1, 0, 2] }); // [C, P, m]
     const prod = run(backend, 'BatchMatMul', { a: colT, b: dyT }, { transposeA: false, transposeB: false }); // [C, k², m]
     const prodT = run(backend, 'Transpose', { x: prod }, { perm: [1, 0, 2] });
     out = run(backend, 'Reshape', { x: prodT }, { shape: [kh, kw, c, m] });
-    free(backend, col3, colT, dy3, dyT, prod, prodT, ...cols);
-    if (col4 !== cols[0]) free(backend, col4);
+    free(backend, col3, colT, dy3, dyT, prod, prodT);
   }
-  if (xp !== x) free(backend, xp);
+  free(backend, cols);
   return out;
 }
 
