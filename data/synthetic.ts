@@ -115,8 +115,17 @@ function writeSplit(dir: string, split: string, count: number, rng: Rng, o: Synt
   const categories = SHAPE_CLASSES.map((name, i) => ({ id: i + 1, name, supercategory: 'shape' }));
   const annFile = path.join(dir, 'annotations', `instances_${split}.json`);
   fs.mkdirSync(path.dirname(annFile), { recursive: true });
-  fs.writeFileSync(annFile, JSON.stringify({ info: { description: 'ghostdet synthetic shapes', seed: o.seed }, images, annotations, categories }));
+  fs.writeFileSync(annFile, JSON.stringify({ info: synthInfo(o), images, annotations, categories }));
   return annFile;
+}
+
+export const SYNTH_DESCRIPTION = 'ghostdet synthetic shapes';
+
+/** What the annotation files record of the options they were made with (to tell a stale dataset). */
+export interface SynthInfo { description: string; images: number; val: number; size: number; seed: number; maxObjects: number }
+
+export function synthInfo(o: SynthOptions): SynthInfo {
+  return { description: SYNTH_DESCRIPTION, images: o.images, val: o.val, size: o.size, seed: o.seed, maxObjects: o.maxObjects ?? 5 };
 }
 
 /** Writes `<out>/{train,val}/*.png` and `<out>/annotations/instances_{train,val}.json`. */

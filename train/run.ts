@@ -13,7 +13,7 @@ import type { RetinaNet } from '../detectors/retinanet';
 import { CocoDataset, loadCoco } from '../data/coco';
 import { DataLoader } from '../data/loader';
 import type { TransformOptions } from '../data/transforms';
-import { synthesize } from '../data/synthetic';
+import { SYNTH_DESCRIPTION, SynthInfo, synthInfo, synthesize } from '../data/synthetic';
 import { Sgd } from '../train/sgd';
 import { AdamW } from '../train/adamw';
 import type { Optimizer } from '../train/optimizer';
@@ -28,20 +28,42 @@ import { writeCurvePng } from './curve_plot';
 
 export interface DataPaths { trainAnn: string; trainImages: string; valAnn: string; valImages: string }
 
-/** Resolves data paths; for `synthetic`, makes the dataset under `<workDir>/data` when absent. */
+/** Resolves data paths; for `synthetic`, makes the dataset under `<workDir>/data` when absent or made with other options. */
 export function dataPaths(c: Config, workDir: string, log: (s: string) => void): DataPaths {
   const d = c.data;
   if (d.kind === 'synthetic') {
     const root = d.root ? path.resolve(d.root) : path.join(workDir, 'data');
     const p = { trainAnn: path.join(root, 'annotations/instances_train.json'), trainImages: path.join(root, 'train'), valAnn: path.join(root, 'annotations/instances_val.json'), valImages: path.join(root, 'val') };
-    if (!fs.existsSync(p.trainAnn) || !fs.existsSync(p.valAnn)) {
+    const want = { out: root, ...d.synthetic };
+    const stale = staleSynthetic(p.trainAnn, synthInfo(want));
+    if (stale || !fs.existsSync(p.valAnn)) {
+      if (stale && stale !== 'absent') log(`the synthetic dataset in ${root} was made with other options (${stale}); making it again`);
       log(`making the synthetic shapes dataset in ${root} (${d.synthetic.images} train + ${d.synthetic.val} val images, ${d.synthetic.size}px, seed ${d.synthetic.seed})`);
-      synthesize({ out: root, images: d.synthetic.images, val: d.synthetic.val, size: d.synthetic.size, seed: d.synthetic.seed });
+      if (stale && stale !== 'absent') for (const sub of ['train', 'val', 'annotations']) fs.rmSync(path.join(root, sub), { recursive: true, force: true });
+      synthesize(want);
     }
     return p;
   }
   const r = (f: string): string => path.resolve(d.root || '.', f);
   return { trainAnn: r(d.trainAnn), trainImages: r(d.trainImages), valAnn: r(d.valAnn), valImages: r(d.valImages) };
+}
+
+/**
+ * Why the synthetic dataset at `annFile` does not match `want`: `absent`, the
+ * differing options, or undefined when it matches. A file we did not make is
+ * left alone (undefined): the user pointed `data.root` at it.
+ */
+function staleSynthetic(annFile: string, want: SynthInfo): string | undefined {
+  if (!fs.existsSync(annFile)) return 'absent';
+  let info: Partial<SynthInfo> | undefined;
+  try {
+    info = (JSON.parse(fs.readFileSync(annFile, 'utf8')) as { info?: Partial<SynthInfo> }).info;
+  } catch {
+    return undefined;
+  }
+  if (!info || info.description !== SYNTH_DESCRIPTION) return undefined;
+  const diff = (Object.keys(want) as Array<keyof SynthInfo>).filter((k) => info![k] !== want[k]).map((k) => `${k} ${info![k]} → ${want[k]}`);
+  return diff.length ? diff.join(', ') : undefined;
 }
 
 export function transformOf(c: Config): TransformOptions {

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../runtime/tf';
 import { loadConfig, applySet, Config } from '../../configs/schema';
-import { prepareTraining } from '../../train/run';
+import { dataPaths, prepareTraining } from '../../train/run';
 import { readCheckpoint, newestCheckpoint, saveCheckpoint } from '../../train/checkpoint';
 import { NonFiniteLossError } from '../../train/trainer';
 import type { Hook, TrainContext } from '../../train/hooks';
@@ -17,7 +17,7 @@ function tinyConfig(extra: string[] = []): Config {
   for (const s of [
     'data.kind=coco', `data.root=${d.root}`, 'data.trainAnn=annotations/instances_train.json', 'data.trainImages=train',
     'data.valAnn=annotations/instances_val.json', 'data.valImages=val', 'data.filterEmpty=false',
-    'model.neck.outChannels=16', 'model.head.featChannels=16', 'model.head.stackedConvs=1',
+    'model.neck.outChannels=16', 'model.head.featChannels=16', 'model.head.stackedConvs=1', 'model.head.gnGroups=8',
     'train.epochs=2', 'train.batchSize=4', 'train.workers=1', 'train.warmupIters=2', 'train.evalEvery=100', 'train.logEvery=1', 'train.schedule=step', 'train.steps=[1]', ...extra,
   ]) c = applySet(c, s);
   return c;
@@ -98,6 +98,24 @@ describe('trainer', function () {
     for (const [k, v] of before!) if (params.has(k)) assert.deepEqual(after.get(k), v, k);
     assert.ok(!fs.existsSync(path.join(dir, 'last.safetensors')), 'no checkpoint written from a failed step');
     run.model.dispose();
+  });
+
+  it('the built-in dataset is made once, and made again when the config asks for other options', () => {
+    const dir = tmp();
+    let c = loadConfig(undefined).config;
+    for (const s of ['data.kind=synthetic', 'data.synthetic.images=3', 'data.synthetic.val=2', 'data.synthetic.size=32']) c = applySet(c, s);
+    const said: string[] = [];
+    const p = dataPaths(c, dir, (m) => said.push(m));
+    const count = (f: string): number => (JSON.parse(fs.readFileSync(f, 'utf8')) as { images: unknown[] }).images.length;
+    assert.equal(count(p.trainAnn), 3);
+    const made = fs.statSync(p.trainAnn).mtimeMs;
+    dataPaths(c, dir, (m) => said.push(m));
+    assert.equal(fs.statSync(p.trainAnn).mtimeMs, made, 'same options: reused');
+    assert.equal(said.length, 1);
+    dataPaths(applySet(c, 'data.synthetic.images=4'), dir, (m) => said.push(m));
+    assert.equal(count(p.trainAnn), 4);
+    assert.match(said[1], /made with other options \(images 3 → 4\); making it again/);
+    assert.equal(fs.readdirSync(path.join(dir, 'data', 'train')).length, 4);
   });
 
   it('checkpoints are atomic: a write that dies before the rename leaves the previous checkpoint loadable', async () => {
