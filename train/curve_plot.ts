@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import { encodePng } from '../data/image';
 import type { LogRecord } from './log_hook';
+import { drawText, textWidth } from './pixel_font';
 
 const W = 640, H = 360, M = 40;
 
@@ -20,7 +21,7 @@ function line(px: Uint8Array, pts: Array<[number, number]>, color: [number, numb
   for (const [x, y] of pts) for (let d = -2; d <= 2; d++) { plot(x + d, y); plot(x, y + d); }
 }
 
-/** Loss (blue, left axis from 0 to its max) and val mAP (orange, right axis 0–1) against iterations. */
+/** Loss (blue, left axis from 0 to its max) and val mAP (orange, right axis 0–1) against iterations, with the axis ends labelled. */
 export function writeCurvePng(file: string, records: LogRecord[]): void {
   const px = new Uint8Array(W * H * 3).fill(255);
   const train = records.filter((r) => r.mode === 'train' && typeof r.loss === 'number');
@@ -34,5 +35,15 @@ export function writeCurvePng(file: string, records: LogRecord[]): void {
   line(px, [[W - M, M], [W - M, H - M]], [0, 0, 0]);
   line(px, train.map((r) => [X(r.iter as number), Y(r.loss as number, maxLoss)]), [31, 119, 180]);
   line(px, val.map((r) => [X(r.iter as number), Y(r.bbox_mAP as number, 1)]), [255, 127, 14]);
+  const blue: [number, number, number] = [31, 119, 180], orange: [number, number, number] = [255, 127, 14], black: [number, number, number] = [0, 0, 0];
+  const top = maxLoss.toPrecision(3);
+  drawText(px, W, top, M - 4 - textWidth(top, 2), M - 5, blue);
+  drawText(px, W, '0', M - 4 - textWidth('0', 2), H - M - 5, black);
+  drawText(px, W, 'loss', M, M - 20, blue);
+  drawText(px, W, '1', W - M + 5, M - 5, orange);
+  drawText(px, W, '0', W - M + 5, H - M - 5, black);
+  drawText(px, W, 'mAP', W - M - textWidth('mAP', 2), M - 20, orange);
+  const it = `iter ${maxIter}`;
+  drawText(px, W, it, W - M - textWidth(it, 2), H - M + 8, black);
   fs.writeFileSync(file, encodePng({ width: W, height: H, data: px }));
 }

@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../../runtime/tf';
 import { loadConfig, applySet, Config } from '../../configs/schema';
-import { dataPaths, prepareTraining } from '../../train/run';
+import { dataPaths, prepareTraining, writeCurve } from '../../train/run';
+import { readImage } from '../../data/image';
 import { readCheckpoint, newestCheckpoint, saveCheckpoint } from '../../train/checkpoint';
 import { NonFiniteLossError } from '../../train/trainer';
 import type { Hook, TrainContext } from '../../train/hooks';
@@ -55,6 +56,11 @@ describe('trainer', function () {
     assert.deepEqual([ck.state.epoch, ck.state.iter], [2, 6]);
     assert.deepEqual(ck.state.labels?.names, ['circle', 'square', 'triangle']);
     assert.ok(ck.tensors.has('backbone.layer3.merge.1.weight'), 'PyTorch-style names');
+    // The curve: a 640×360 PNG with the loss (blue) and mAP (orange) lines drawn.
+    const png = readImage(writeCurve(run, dir));
+    assert.deepEqual([png.width, png.height], [640, 360]);
+    const has = (rgb: number[]): boolean => png.data.some((_, i) => i % 3 === 0 && png.data[i] === rgb[0] && png.data[i + 1] === rgb[1] && png.data[i + 2] === rgb[2]);
+    assert.ok(has([31, 119, 180]) && has([255, 127, 14]), 'loss and mAP lines');
     run.model.dispose();
   });
 
