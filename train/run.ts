@@ -28,7 +28,11 @@ import { writeCurvePng } from './curve_plot';
 
 export interface DataPaths { trainAnn: string; trainImages: string; valAnn: string; valImages: string }
 
-/** Resolves data paths; for `synthetic`, makes the dataset under `<workDir>/data` when absent or made with other options. */
+/**
+ * Resolves data paths. For `synthetic`: makes the dataset when absent; when it
+ * was made with other options, makes it again under the work dir, but refuses
+ * (never deletes) in a folder the user named with `data.root`.
+ */
 export function dataPaths(c: Config, workDir: string, log: (s: string) => void): DataPaths {
   const d = c.data;
   if (d.kind === 'synthetic') {
@@ -36,6 +40,10 @@ export function dataPaths(c: Config, workDir: string, log: (s: string) => void):
     const p = { trainAnn: path.join(root, 'annotations/instances_train.json'), trainImages: path.join(root, 'train'), valAnn: path.join(root, 'annotations/instances_val.json'), valImages: path.join(root, 'val') };
     const want = { out: root, ...d.synthetic };
     const stale = staleSynthetic(p.trainAnn, synthInfo(want));
+    if (stale && stale !== 'absent' && d.root) {
+      // A folder the user named is theirs: report, never delete.
+      throw new Error(`${p.trainAnn}: this synthetic dataset was made with other options than the config's data.synthetic (${stale}); remove the folder or change data.synthetic to match`);
+    }
     if (stale || !fs.existsSync(p.valAnn)) {
       if (stale && stale !== 'absent') log(`the synthetic dataset in ${root} was made with other options (${stale}); making it again`);
       log(`making the synthetic shapes dataset in ${root} (${d.synthetic.images} train + ${d.synthetic.val} val images, ${d.synthetic.size}px, seed ${d.synthetic.seed})`);

@@ -122,6 +122,10 @@ describe('trainer', function () {
     assert.equal(count(p.trainAnn), 4);
     assert.match(said[1], /made with other options \(images 3 → 4\); making it again/);
     assert.equal(fs.readdirSync(path.join(dir, 'data', 'train')).length, 4);
+    // In a folder named by data.root the stale set is reported, not deleted.
+    const own = applySet(applySet(c, `data.root=${path.join(dir, 'data')}`), 'data.synthetic.images=5');
+    assert.throws(() => dataPaths(own, dir, quiet), /made with other options than the config's data.synthetic \(images 4 → 5\)/);
+    assert.equal(count(p.trainAnn), 4);
   });
 
   it('checkpoints are atomic: a write that dies before the rename leaves the previous checkpoint loadable', async () => {
