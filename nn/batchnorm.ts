@@ -5,6 +5,7 @@
  */
 import { tf } from '../runtime/tf';
 import { Layer } from './module';
+import { standardize } from './standardize';
 
 export class BatchNorm2d extends Layer {
   readonly weight: tf.Variable;
@@ -35,36 +36,13 @@ export class BatchNorm2d extends Layer {
     return this.trainForward(x);
   }
 
-  /**
-   * Batch-statistics normalisation with its closed-form gradient
-   * dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)). tfjs's own gradient of
-   * `batchNorm` broadcasts with `tile`, which on wasm is a per-element loop
-   * (a quarter of a detector's training step); this uses only reductions and
-   * broadcasting arithmetic.
-   */
+  /** Batch statistics; the gradient is closed-form (see `standardize`). */
   private trainForward(x: tf.Tensor4D): tf.Tensor4D {
-    const n = x.size / x.shape[3];
-    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const [input, gamma, beta] = args as tf.Tensor[];
-      const save = args[3] as tf.GradSaveFunc;
-      const { mean, variance } = tf.moments(input, [0, 1, 2]);
-      this.updateRunningStats(mean, variance, n);
-      const invStd = tf.rsqrt(tf.add(variance, this.eps));
-      const xHat = tf.mul(tf.sub(input, mean), invStd);
-      save([xHat, invStd, gamma]);
-      return {
-        value: tf.add(tf.mul(xHat, gamma), beta),
-        gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-          const g = dy as tf.Tensor;
-          const [xh, inv, gm] = saved;
-          const dBeta = tf.sum(g, [0, 1, 2]);
-          const dGamma = tf.sum(tf.mul(g, xh), [0, 1, 2]);
-          const centred = tf.sub(tf.sub(g, tf.div(dBeta, n)), tf.mul(xh, tf.div(dGamma, n)));
-          return [tf.mul(centred, tf.mul(gm, inv)), dGamma, dBeta];
-        },
-      };
+    const c = x.shape[3];
+    const xHat = standardize(x, [0, 1, 2], this.eps, (mean, variance) => {
+      this.updateRunningStats(tf.reshape(mean, [c]), tf.reshape(variance, [c]), x.size / c);
     });
-    return f(x, this.weight, this.bias) as tf.Tensor4D;
+    return tf.add(tf.mul(xHat, this.weight), this.bias) as tf.Tensor4D;
   }
 
   private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
