@@ -10,6 +10,7 @@
 import { tf } from '../runtime/tf';
 import { Layer, Module } from '../nn/module';
 import type { Linear } from '../nn/linear';
+import { BatchNorm2d } from '../nn/batchnorm';
 
 export interface FeatureSpec {
   name: string;
@@ -28,6 +29,12 @@ export interface BackboneOptions {
   frozenStages?: number;
   /** Build the ImageNet classifier too (for parity tests and weight import); default true. */
   withClassifier?: boolean;
+  /**
+   * Keep every BatchNorm in eval mode while the rest trains (mmdetection
+   * `norm_eval`): running statistics stay as pretrained; the BN affine
+   * parameters still learn, as mmdetection's `norm_cfg.requires_grad=True`.
+   */
+  normEval?: boolean;
 }
 
 /** A stage: its reference module name, the module, and what it outputs. */
@@ -44,6 +51,7 @@ export abstract class Backbone extends Module {
   /** Parameter-name prefixes of the classifier (excluded from `paramsBackbone`). */
   abstract readonly classifierPrefixes: string[];
   private outIdx: number[] = [];
+  private normEval = false;
 
   /** The stem: input image → first stage input. */
   protected abstract stem(x: tf.Tensor4D): tf.Tensor4D;
@@ -72,12 +80,26 @@ export abstract class Backbone extends Module {
         return last;
       });
     }
+    this.normEval = o.normEval ?? false;
     this.outputs = this.outIdx.map((i) => ({ name: `c${Math.log2(stages[i].stride)}`, stride: stages[i].stride, channels: stages[i].channels }));
     const frozen = o.frozenStages ?? -1;
     if (frozen >= 0) {
       for (const m of this.stemModules()) m.freeze();
       for (const s of stages.slice(0, frozen)) s.module.freeze();
     }
+  }
+
+  /** Train/eval mode; with `normEval`, BatchNorms stay in eval mode in training too. */
+  override train(mode = true): this {
+    super.train(mode);
+    if (mode && this.normEval) {
+      const walk = (m: Module): void => {
+        if (m instanceof BatchNorm2d) m.training = false;
+        for (const [, c] of m.namedChildren()) walk(c);
+      };
+      walk(this);
+    }
+    return this;
   }
 
   /** `[N, H, W, 3]` → the maps of `outputs`, NHWC. */

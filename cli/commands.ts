@@ -92,4 +92,14 @@ const data: Register = (y) => y.command('data', 'Dataset tools: synth, check', (
   async (a) => (await import('./data')).runCheck(a))
   .demandCommand(1, 'Name a data command: synth or check'));
 
-export const commands: Register[] = [train, evaluate, predict, bench, info, cocoeval, data];
+const convert: Register = (y) => y.command(
+  'convert <input> <output>',
+  'Convert a PyTorch checkpoint (.pth/.pt/.pth.tar/.bin, zip or legacy) or safetensors to a plain .safetensors state_dict (no tfjs needed)',
+  (b) => b
+    .positional('input', { type: 'string', demandOption: true, describe: 'torch.save file or .safetensors' })
+    .positional('output', { type: 'string', demandOption: true, describe: 'the .safetensors file to write' })
+    .option('key', { type: 'string', describe: `the state_dict's key in a training checkpoint (default: the first of ${['state_dict', 'model', 'model_state', 'model_state_dict', 'state_dict_ema', 'model_ema', 'ema'].join(', ')}, or the bare dict)` }),
+  async (a) => (await import('./convert')).runConvert({ input: a.input as string, output: a.output as string, key: a.key }),
+);
+
+export const commands: Register[] = [train, evaluate, predict, bench, info, cocoeval, convert, data];

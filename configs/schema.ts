@@ -37,6 +37,8 @@ export interface TrainConfig {
   momentum: number;
   weightDecay: number;
   noDecayOnNormAndBias: boolean;
+  /** LR multiplier of the backbone's parameters (mmdetection `paramwise_cfg.custom_keys.backbone.lr_mult`). */
+  backboneLrMult: number;
   schedule: 'step' | 'cosine';
   steps: number[];
   gamma: number;
@@ -82,7 +84,7 @@ export const DEFAULTS: Config = {
     resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header',
   },
   train: {
-    epochs: 12, batchSize: 2, optimizer: 'sgd', lr: 0.01, lrBatch: 16, momentum: 0.9, weightDecay: 1e-4, noDecayOnNormAndBias: false,
+    epochs: 12, batchSize: 2, optimizer: 'sgd', lr: 0.01, lrBatch: 16, momentum: 0.9, weightDecay: 1e-4, noDecayOnNormAndBias: false, backboneLrMult: 1,
     schedule: 'step', steps: [8, 11], gamma: 0.1, warmupIters: 500, warmupRatio: 0.001, gradClip: 35,
     workers: 1, evalEvery: 1, checkpointEvery: 1, logEvery: 20, seed: 0,
   },

@@ -14,7 +14,12 @@ import { RetinaNet, RetinaLossOptions, RetinaTestOptions } from './retinanet';
 export interface ModelConfig {
   type: 'retinanet';
   numClasses: number;
-  backbone: { name: string } & BackboneOptions;
+  /**
+   * The backbone by name and its options; `pretrained` is a weights file loaded
+   * into it before training (`pretrainedKey`: the state_dict's key inside a
+   * training checkpoint), see backbones/pretrained.ts.
+   */
+  backbone: { name: string; pretrained?: string; pretrainedKey?: string } & BackboneOptions;
   neck: FpnOptions;
   head: { featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
   anchors: Omit<AnchorOptions, 'strides'>;
@@ -25,7 +30,8 @@ export interface ModelConfig {
 
 export function buildDetector(c: ModelConfig): RetinaNet {
   if (c.type !== 'retinanet') throw new Error(`model.type "${c.type}" is not built; available: retinanet`);
-  const { name, ...bopts } = c.backbone;
+  // Weights are loaded by the trainer (train/run.ts), not at every build: data-parallel workers build too.
+  const { name, pretrained: _file, pretrainedKey: _key, ...bopts } = c.backbone;
   const backbone = createBackbone(name, { withClassifier: false, ...bopts });
   const neck = new Fpn(backbone.outputs, c.neck);
   const strides = neck.outputs.map((o) => o.stride);

@@ -32,7 +32,8 @@ function f16ToF32(bits: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-function decode(dtype: Dtype, bytes: Buffer, count: number): RawTensor['data'] {
+/** Little-endian bytes of `count` elements → the typed array `RawTensor` holds (F16/BF16 widened to float32). */
+export function decodeBytes(dtype: Dtype, bytes: Uint8Array, count: number): RawTensor['data'] {
   // Copy into an aligned buffer: the data section need not be 8-byte aligned.
   const buf = new Uint8Array(bytes.length);
   buf.set(bytes);
@@ -53,8 +54,15 @@ function decode(dtype: Dtype, bytes: Buffer, count: number): RawTensor['data'] {
   }
 }
 
-/** Parses a safetensors buffer; `file` names it in errors. */
-export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFile {
+/** A tensor as stored on disk: dtype, shape and its little-endian bytes. */
+export interface StoredTensor {
+  dtype: Dtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** Parses a safetensors buffer without decoding: each tensor's bytes as stored; `file` names it in errors. */
+export function parseSafetensorsBytes(buf: Buffer, file = '<buffer>'): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new Error(`${file}: not a safetensors file (${buf.length} bytes)`);
   const n = Number(buf.readBigUInt64LE(0));
   if (n > buf.length - 8) throw new Error(`${file}: header length ${n} exceeds file size ${buf.length}`);
@@ -65,7 +73,7 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFil
     throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
   }
   const base = 8 + n;
-  const tensors = new Map<string, RawTensor>();
+  const tensors = new Map<string, StoredTensor>();
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = v as Record<string, string>; continue; }
@@ -73,24 +81,36 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFil
     if (!(dtype in BYTES)) throw new Error(`${file}: tensor "${name}" has unsupported dtype ${dtype}`);
     const count = shape.reduce((a, c) => a * c, 1);
     if (e - b !== count * BYTES[dtype] || base + e > buf.length) throw new Error(`${file}: tensor "${name}" data offsets [${b}, ${e}] do not fit shape [${shape}] ${dtype}`);
-    tensors.set(name, { dtype, shape, data: decode(dtype, buf.subarray(base + b, base + e), count) });
+    tensors.set(name, { dtype, shape, bytes: buf.subarray(base + b, base + e) });
   }
   return { tensors, metadata };
+}
+
+/** A stored tensor decoded to the typed array of its dtype. */
+export function decodeStored(t: StoredTensor): RawTensor {
+  return { dtype: t.dtype, shape: t.shape, data: decodeBytes(t.dtype, t.bytes, t.shape.reduce((a, c) => a * c, 1)) };
+}
+
+/** Parses a safetensors buffer; `file` names it in errors. */
+export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFile {
+  const { tensors, metadata } = parseSafetensorsBytes(buf, file);
+  return { tensors: new Map([...tensors].map(([k, t]) => [k, decodeStored(t)])), metadata };
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
   return parseSafetensors(fs.readFileSync(file), file);
 }
 
-function encodeBytes(t: RawTensor): Buffer {
+function encodeBytes(t: RawTensor | StoredTensor): Buffer {
+  if ('bytes' in t) return Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
   const d = t.data;
   if (t.dtype === 'F16' || t.dtype === 'BF16') throw new Error('writing F16/BF16 is not supported; write F32');
   const typed = t.dtype === 'F32' && !(d instanceof Float32Array) ? Float32Array.from(d as ArrayLike<number>) : d;
   return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
-/** Serialises tensors (in insertion order) and string metadata. */
-export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}): Buffer {
+/** Serialises tensors (in insertion order; stored ones byte for byte) and string metadata. */
+export function serializeSafetensors(tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   const chunks: Buffer[] = [];
@@ -108,7 +128,7 @@ export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: 
   return Buffer.concat([head, Buffer.from(json, 'utf8'), ...chunks]);
 }
 
-export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(file: string, tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata));
 }
 
@@ -163,10 +183,25 @@ export interface LoadReport {
   unexpected: string[];
 }
 
+/** Our shape for a PyTorch-layout shape, without moving data (undefined when the layout cannot apply). */
+function oursShape(layout: Layout, shape: number[], target: number[]): number[] | undefined {
+  switch (layout) {
+    case 'same': return shape;
+    case 'linear': return shape.length === 2 ? [shape[1], shape[0]] : undefined;
+    case 'conv': return shape.length === 4 ? [shape[2], shape[3], shape[1], shape[0]] : undefined;
+    case 'depthwise': return shape.length === 4 && shape[1] === 1 && target.length === 4 && target[2] * target[3] === shape[0] ? [shape[2], shape[3], target[2], target[3]] : undefined;
+  }
+}
+
+const listed = (what: string, names: string[]): string =>
+  names.length ? `  ${what} (${names.length}): ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}\n` : '';
+
 /**
  * Copies a PyTorch-layout state dict into `module` by name, transposing as each
  * parameter's layout says. Like `load_state_dict(strict)`: with `strict`, any
- * missing or unexpected key is an error listing them; shape mismatches always are.
+ * missing or unexpected key is an error listing them; shape mismatches always
+ * are, each with both shapes. Everything is checked before anything is written,
+ * so a failed load leaves the module as it was.
  * `num_batches_tracked` (a PyTorch BN counter we do not keep) is accepted and ignored.
  */
 export function loadStateDict(module: Module, tensors: Map<string, RawTensor>, opts: { strict?: boolean; source?: string } = {}): LoadReport {
@@ -175,24 +210,33 @@ export function loadStateDict(module: Module, tensors: Map<string, RawTensor>, o
   const names = new Set(ours.map((t) => t.name));
   const missing = ours.filter((t) => !tensors.has(t.name)).map((t) => t.name);
   const unexpected = [...tensors.keys()].filter((k) => !names.has(k) && !k.endsWith('num_batches_tracked'));
-  if (opts.strict && (missing.length || unexpected.length)) {
-    throw new Error(`${source}: error loading state dict:\n` +
-      (missing.length ? `  missing keys (${missing.length}): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}\n` : '') +
-      (unexpected.length ? `  unexpected keys (${unexpected.length}): ${unexpected.slice(0, 20).join(', ')}${unexpected.length > 20 ? ', …' : ''}` : ''));
+  const mismatched: string[] = [];
+  for (const t of ours) {
+    const raw = tensors.get(t.name);
+    const shape = raw && oursShape(t.layout, raw.shape, t.variable.shape);
+    if (raw && !(shape && tf.util.arraysEqual(shape, t.variable.shape))) mismatched.push(`${t.name}: checkpoint [${raw.shape}], model [${toTorchShape(t.layout, t.variable.shape)}] (PyTorch layout)`);
+  }
+  if (mismatched.length || (opts.strict && (missing.length || unexpected.length))) {
+    throw new Error(`${source}: error loading state dict:\n${listed('shape mismatches', mismatched)}${opts.strict ? listed('missing keys', missing) + listed('unexpected keys', unexpected) : ''}`.trimEnd());
   }
   for (const t of ours) {
     const raw = tensors.get(t.name);
     if (!raw) continue;
     const value = toOurs(t.layout, raw.shape, asFloat32(raw), t.variable.shape);
-    if (!tf.util.arraysEqual(value.shape, t.variable.shape)) {
-      const shape = value.shape;
-      value.dispose();
-      throw new Error(`${source}: "${t.name}" has shape [${raw.shape}] (ours after layout transform [${shape}]), model expects [${t.variable.shape}]`);
-    }
     t.variable.assign(value);
     value.dispose();
   }
   return { missing, unexpected };
+}
+
+/** Our shape → PyTorch's, for messages. */
+function toTorchShape(layout: Layout, s: number[]): number[] {
+  switch (layout) {
+    case 'same': return s;
+    case 'linear': return [s[1], s[0]];
+    case 'conv': return [s[3], s[2], s[0], s[1]];
+    case 'depthwise': return [s[2] * s[3], 1, s[0], s[1]];
+  }
 }
 
 /** Reads a safetensors file into `module` (see `loadStateDict`). */

@@ -11,6 +11,8 @@ export interface AdamWOptions {
   eps?: number;
   weightDecay?: number;
   noDecay?: Set<tf.Variable>;
+  /** Per-variable LR multipliers (PyTorch parameter groups); decay scales with the group's LR as in PyTorch. */
+  lrMult?: Map<tf.Variable, number>;
 }
 
 export class AdamW implements Optimizer {
@@ -21,6 +23,7 @@ export class AdamW implements Optimizer {
   private readonly eps: number;
   private readonly wd: number;
   private readonly noDecay: Set<tf.Variable>;
+  private readonly lrMult: Map<tf.Variable, number>;
   private readonly m = new Map<tf.Variable, tf.Variable>();
   private readonly v = new Map<tf.Variable, tf.Variable>();
 
@@ -30,6 +33,7 @@ export class AdamW implements Optimizer {
     this.eps = o.eps ?? 1e-8;
     this.wd = o.weightDecay ?? 0.01;
     this.noDecay = o.noDecay ?? new Set();
+    this.lrMult = o.lrMult ?? new Map();
   }
 
   step(vars: tf.Variable[], grads: tf.Tensor[]): void {
@@ -45,9 +49,10 @@ export class AdamW implements Optimizer {
         const m = this.m.get(p)!, v = this.v.get(p)!;
         m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
         v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
-        const decayed = this.wd && !this.noDecay.has(p) ? tf.mul(p, 1 - this.lr * this.wd) : p;
+        const lr = this.lr * (this.lrMult.get(p) ?? 1);
+        const decayed = this.wd && !this.noDecay.has(p) ? tf.mul(p, 1 - lr * this.wd) : p;
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), this.lr / bc1)));
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));
       });
     });
   }

@@ -9,6 +9,7 @@ import { seedInit } from '../runtime/rng';
 import { writeFileAtomic } from '../runtime/atomic_write';
 import type { Config } from '../configs/schema';
 import { buildDetector, ModelConfig } from '../detectors/build';
+import { loadPretrained } from '../backbones/pretrained';
 import type { RetinaNet } from '../detectors/retinanet';
 import { CocoDataset, loadCoco } from '../data/coco';
 import { DataLoader } from '../data/loader';
@@ -100,7 +101,9 @@ function makeOptimizer(c: Config, model: RetinaNet): Optimizer {
   if (t.noDecayOnNormAndBias) {
     for (const p of model.namedParameters()) if (p.variable.rank === 1) noDecay.add(p.variable);
   }
-  return t.optimizer === 'adamw' ? new AdamW({ lr, weightDecay: t.weightDecay, noDecay }) : new Sgd({ lr, momentum: t.momentum, weightDecay: t.weightDecay, noDecay });
+  const lrMult = new Map<tf.Variable, number>();
+  if (t.backboneLrMult !== 1) for (const p of model.backbone.namedParameters()) lrMult.set(p.variable, t.backboneLrMult);
+  return t.optimizer === 'adamw' ? new AdamW({ lr, weightDecay: t.weightDecay, noDecay, lrMult }) : new Sgd({ lr, momentum: t.momentum, weightDecay: t.weightDecay, noDecay, lrMult });
 }
 
 export interface TrainRun {
@@ -126,6 +129,8 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const model = buildDetector(modelConfig);
   const optimizer = makeOptimizer(c, model);
   let resume: TrainState | undefined;
+  const pretrained = c.model.backbone.pretrained;
+  if (pretrained && !resumeFile) print(loadPretrained(model.backbone, path.resolve(pretrained), c.model.backbone.pretrainedKey).summary);
   if (resumeFile) {
     const ck = readCheckpoint(resumeFile);
     restoreCheckpoint(ck, model, optimizer, resumeFile);

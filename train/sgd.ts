@@ -11,6 +11,8 @@ export interface SgdOptions {
   weightDecay?: number;
   /** Variables exempt from weight decay (BN and bias when `noDecayOnNormAndBias`). */
   noDecay?: Set<tf.Variable>;
+  /** Per-variable LR multipliers (PyTorch parameter groups; e.g. the backbone at 0.1). */
+  lrMult?: Map<tf.Variable, number>;
 }
 
 export class Sgd implements Optimizer {
@@ -18,6 +20,7 @@ export class Sgd implements Optimizer {
   private readonly momentum: number;
   private readonly weightDecay: number;
   private readonly noDecay: Set<tf.Variable>;
+  private readonly lrMult: Map<tf.Variable, number>;
   private readonly buffers = new Map<tf.Variable, tf.Variable>();
 
   constructor(o: SgdOptions) {
@@ -25,6 +28,7 @@ export class Sgd implements Optimizer {
     this.momentum = o.momentum ?? 0;
     this.weightDecay = o.weightDecay ?? 0;
     this.noDecay = o.noDecay ?? new Set();
+    this.lrMult = o.lrMult ?? new Map();
   }
 
   /** Applies one update; `grads` is aligned with `vars` and is not disposed here. */
@@ -43,7 +47,7 @@ export class Sgd implements Optimizer {
             g = buf;
           }
         }
-        p.assign(tf.sub(p, tf.mul(g, this.lr)));
+        p.assign(tf.sub(p, tf.mul(g, this.lr * (this.lrMult.get(p) ?? 1))));
       });
     });
   }

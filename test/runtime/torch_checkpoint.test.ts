@@ -1,0 +1,135 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseSafetensorsBytes, StoredTensor } from '../../runtime/safetensors';
+import { readWeights } from '../../runtime/weights_file';
+import { readTorchCheckpoint } from '../../runtime/torch_checkpoint';
+import { SHARED } from '../helpers';
+
+const DIR = path.join(SHARED, 'fixtures/checkpoints');
+const GHOSTNET = path.join(SHARED, 'fixtures/backbones/ghostnet_050/weights.safetensors');
+
+function expected(file: string): Map<string, StoredTensor> {
+  return parseSafetensorsBytes(fs.readFileSync(file), file).tensors;
+}
+
+/** Every expected tensor is present with the same dtype, shape and bytes. */
+function assertSameTensors(got: Map<string, StoredTensor>, want: Map<string, StoredTensor>): void {
+  for (const [name, w] of want) {
+    const g = got.get(name);
+    assert.ok(g, `missing ${name}`);
+    assert.equal(g.dtype, w.dtype, `${name} dtype`);
+    assert.deepEqual(g.shape, w.shape, `${name} shape`);
+    assert.ok(Buffer.from(g.bytes).equals(Buffer.from(w.bytes)), `${name}: bytes differ`);
+  }
+}
+
+describe('PyTorch checkpoints: every shared fixture reads bit for bit', () => {
+  it('zip format, views: offsets, strides, shared storage, f64/i32/u8/bool/bf16 and an empty tensor', () => {
+    const w = readWeights(path.join(DIR, 'views.pt'));
+    assert.equal(w.format, 'torch-zip');
+    const want = expected(path.join(DIR, 'views.safetensors'));
+    assertSameTensors(w.tensors, want);
+    assert.equal(w.tensors.size, want.size);
+    assert.deepEqual(w.tensors.get('empty')!.shape, [0, 4]);
+    // shared_a and shared_b are views of one storage, read once.
+    const ck = readTorchCheckpoint(path.join(DIR, 'views.pt'));
+    assert.ok(ck.storages < w.tensors.size, `${ck.storages} storages for ${w.tensors.size} tensors`);
+  });
+
+  it('zip format, float16 timm-style pytorch_model.bin', () => {
+    const w = readWeights(path.join(DIR, 'ese_vovnet19b_slim_fp16.bin'));
+    const want = expected(path.join(DIR, 'ese_vovnet19b_slim_fp16.safetensors'));
+    assert.equal(w.tensors.size, want.size);
+    assertSameTensors(w.tensors, want);
+    assert.ok([...w.tensors.values()].every((t) => t.dtype === 'F16'));
+  });
+
+  it('zip format training checkpoint: state_dict found under its key, DataParallel "module." stripped', () => {
+    const w = readWeights(path.join(DIR, 'ghostnet_050_dataparallel.pth.tar'));
+    assert.equal(w.key, 'state_dict');
+    assert.ok(w.notes.some((n) => n.includes('module.')));
+    assert.deepEqual(w.leftOut.map((s) => s.split(' ')[0]).sort(), ['arch', 'best_acc1', 'epoch']);
+    const want = expected(GHOSTNET);
+    assert.equal(w.tensors.size, want.size);
+    assertSameTensors(w.tensors, want);
+  });
+
+  it('legacy (pre-1.6) format: float tensors as the reference, num_batches_tracked as int64 scalars', () => {
+    const w = readWeights(path.join(DIR, 'ghostnet_050_legacy.pth'));
+    assert.equal(w.format, 'torch-legacy');
+    const want = expected(GHOSTNET);
+    assertSameTensors(w.tensors, want);
+    const counters = [...w.tensors].filter(([k]) => k.endsWith('num_batches_tracked'));
+    assert.equal(counters.length + want.size, w.tensors.size);
+    assert.ok(counters.length > 0);
+    for (const [k, t] of counters) {
+      assert.equal(t.dtype, 'I64', k);
+      assert.deepEqual(t.shape, [], k);
+    }
+  });
+
+  it('an explicit --key that is absent or not a state_dict is refused with what the file holds', () => {
+    assert.throws(() => readWeights(path.join(DIR, 'ghostnet_050_dataparallel.pth.tar'), { key: 'ema' }), /no key "ema" in the checkpoint; it holds: epoch \(number\), arch \(string\), state_dict \(dict of 432\)/);
+    assert.throws(() => readWeights(path.join(DIR, 'ghostnet_050_dataparallel.pth.tar'), { key: 'arch' }), /"arch" is not a dict of tensors/);
+  });
+});
+
+describe('PyTorch checkpoints: unsafe and broken files', () => {
+  const pwned = '/tmp/ghostdet-checkpoint-pwned';
+
+  it('a pickle that calls posix.system is refused by name, and nothing runs', () => {
+    fs.rmSync(pwned, { force: true });
+    const file = path.join(DIR, 'refused_os_system.pth');
+    assert.throws(() => readWeights(file), (e: Error) => {
+      assert.ok(e.message.includes(file), e.message);
+      assert.match(e.message, /refused to load: the pickle names the global "posix\.system"/);
+      assert.match(e.message, /nothing was executed/);
+      return true;
+    });
+    assert.equal(fs.existsSync(pwned), false);
+  });
+
+  it('a truncated zip checkpoint fails with the file name and the reason', () => {
+    const file = path.join(DIR, 'truncated.pth');
+    assert.throws(() => readWeights(file), (e: Error) => e.message.startsWith(file) && /truncated or corrupt/.test(e.message));
+  });
+
+  describe('made here from the fixtures', () => {
+    let tmp: string;
+    before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-ckpt-')); });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const cut = (src: string, name: string, keep: (n: number) => number): string => {
+      const b = fs.readFileSync(path.join(DIR, src));
+      const out = path.join(tmp, name);
+      fs.writeFileSync(out, b.subarray(0, keep(b.length)));
+      return out;
+    };
+
+    it('a legacy file cut inside its pickle, and one cut inside its storages', () => {
+      const inPickle = cut('ghostnet_050_legacy.pth', 'cut_pickle.pth', () => 5000);
+      assert.throws(() => readWeights(inPickle), (e: Error) => e.message.startsWith(inPickle) && /unexpected end of data/.test(e.message));
+      const inData = cut('ghostnet_050_legacy.pth', 'cut_data.pth', (n) => n - 1000);
+      assert.throws(() => readWeights(inData), (e: Error) => e.message.startsWith(inData) && /truncated: storage "\d+" needs \d+ bytes/.test(e.message));
+    });
+
+    it('a zip whose data.pkl is corrupt, an empty file, and a file that is no checkpoint', () => {
+      const b = Buffer.from(fs.readFileSync(path.join(DIR, 'views.pt')));
+      // Overwrite the pickle's first opcodes (stored uncompressed after the local header) with an unknown opcode.
+      const at = b.indexOf(Buffer.from([0x80, 0x02, 0x63]));
+      assert.ok(at > 0);
+      b[at + 2] = 0xff;
+      const bad = path.join(tmp, 'bad_pickle.pt');
+      fs.writeFileSync(bad, b);
+      assert.throws(() => readWeights(bad), (e: Error) => e.message.startsWith(bad) && /opcode 0xff is not supported/.test(e.message));
+      const empty = path.join(tmp, 'empty.pth');
+      fs.writeFileSync(empty, '');
+      assert.throws(() => readWeights(empty), /empty\.pth: not a weights file/);
+      const text = path.join(tmp, 'notes.bin');
+      fs.writeFileSync(text, 'hello, these are not weights\n');
+      assert.throws(() => readWeights(text), /notes\.bin: not a weights file/);
+      assert.throws(() => readWeights(path.join(tmp, 'absent.pth')), /absent\.pth: no such file/);
+    });
+  });
+});
