@@ -27,12 +27,14 @@ const under = (name: string, prefix: string): boolean => name === prefix || name
 /** Takes the `backbone.` part of a detector checkpoint (ours or mmdetection's), when the file is one. */
 function backbonePart(tensors: Map<string, StoredTensor>, notes: string[]): { kept: Map<string, StoredTensor>; dropped: string[] } {
   const keys = [...tensors.keys()];
-  if (!keys.some((k) => k.startsWith('backbone.'))) return { kept: tensors, dropped: [] };
+  // A checkpoint with a weight average: the average is the trained model.
+  const prefix = keys.some((k) => k.startsWith('ema.backbone.')) ? 'ema.backbone.' : 'backbone.';
+  if (!keys.some((k) => k.startsWith(prefix))) return { kept: tensors, dropped: [] };
   const kept = new Map<string, StoredTensor>(), dropped: string[] = [];
   for (const [k, v] of tensors) {
-    if (k.startsWith('backbone.')) kept.set(k.slice('backbone.'.length), v); else dropped.push(k);
+    if (k.startsWith(prefix)) kept.set(k.slice(prefix.length), v); else dropped.push(k);
   }
-  notes.push(`a detector checkpoint: took the ${kept.size} "backbone." tensors, left ${dropped.length} others`);
+  notes.push(`a detector checkpoint: took the ${kept.size} "${prefix}" tensors, left ${dropped.length} others`);
   return { kept, dropped };
 }
 

@@ -13,6 +13,7 @@ export function printConfigInfo(file: string, sets: string[], json: boolean): vo
   const info = {
     files, params: cost.params, paramsBackbone: model.backbone.numParamsBackbone(), macs: cost.macs, inputSize: [H, W],
     backboneOutputs: model.backbone.outputs, levels: model.neck.outputs,
+    paramsByPart: { backbone: model.backbone.numParams(), neck: model.neck.numParams(), head: model.head.numParams() },
   };
   model.dispose();
   if (json) {
@@ -20,7 +21,9 @@ export function printConfigInfo(file: string, sets: string[], json: boolean): vo
     return;
   }
   console.log(`config: ${files.join(' ← ')}\n${configTable(config)}\n`);
-  console.log(`RetinaNet + ${config.model.backbone.name}: ${cost.params.toLocaleString('en-US')} parameters (backbone ${info.paramsBackbone.toLocaleString('en-US')}), ${(cost.macs / 1e9).toFixed(2)} GMACs at ${H}×${W}`);
+  console.log(`${model.kind} + ${config.model.backbone.name}: ${cost.params.toLocaleString('en-US')} parameters (backbone ${info.paramsBackbone.toLocaleString('en-US')}), ${(cost.macs / 1e9).toFixed(2)} GMACs at ${H}×${W}`);
+  const p = info.paramsByPart;
+  console.log(`parameters by part: backbone ${p.backbone.toLocaleString('en-US')}, neck (${config.model.neck.type ?? 'fpn'}) ${p.neck.toLocaleString('en-US')}, head (${config.model.head.type ?? 'retinanet'}) ${p.head.toLocaleString('en-US')}`);
   console.log(`backbone outputs: ${info.backboneOutputs.map((o) => `${o.name} /${o.stride} ${o.channels}ch`).join(', ')}`);
   console.log(`levels: ${info.levels.map((o) => `${o.name} /${o.stride} ${o.channels}ch`).join(', ')}`);
 }

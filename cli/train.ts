@@ -40,11 +40,13 @@ export async function runTrain(a: TrainArgs): Promise<void> {
   }
   const print = (s: string): void => console.error(s);
   const run = prepareTraining(config, workDir, resumeFile, print);
-  print(`model: RetinaNet + ${config.model.backbone.name}, ${run.model.numParams().toLocaleString('en-US')} parameters; ${run.train.images.length} training images, ${run.val.dataset.images.length} val images`);
+  print(`model: ${run.model.kind} + ${config.model.backbone.name}, ${run.model.numParams().toLocaleString('en-US')} parameters; ${run.train.images.length} training images, ${run.val.dataset.images.length} val images`);
   await run.trainer.run();
   const curve = writeCurve(run, workDir);
   if (run.trainer.ctx.stopRequested) return;
-  // Final numbers: evaluation (unless the last epoch just did it), then FPS on a BN-folded model.
+  // The averaged weights are the trained model from here on (training is over).
+  if (run.ema) run.ema.swap();
+  // Final numbers: evaluation, then FPS on a BN-folded model.
   const ev = evaluateModel(run.model, run.val);
   const size = config.data.resize.mode === 'square' ? [config.data.resize.size, config.data.resize.size] : [config.data.resize.scale[1], config.data.resize.scale[0]];
   const [h, w] = size.map((s) => Math.ceil(s / config.data.sizeDivisor) * config.data.sizeDivisor);

@@ -43,8 +43,12 @@ export interface TrainConfig {
   steps: number[];
   gamma: number;
   warmupIters: number;
+  /** Warm-up length in epochs instead of iterations (YOLOX: 5); 0 = use `warmupIters`. */
+  warmupEpochs: number;
   warmupRatio: number;
   gradClip: number;
+  /** Exponential moving average of the weights (YOLOX's recipe); evaluation and the final model use it. */
+  ema: { enabled: boolean; momentum: number; gamma: number };
   /** Data-parallel replicas in worker threads on wasm/cpu (one thread each); 1 = off. */
   workers: number;
   evalEvery: number;
@@ -67,15 +71,19 @@ export interface Config {
 
 export const DEFAULTS: Config = {
   model: {
-    type: 'retinanet',
     numClasses: 80,
     backbone: { name: 'g_ghost_regnetx_032', frozenStages: 1 },
-    neck: { outChannels: 256, numOuts: 5, extraSource: 'on_input', reluBeforeExtraConvs: true },
-    head: { featChannels: 256, stackedConvs: 4, priorProb: 0.01, gnGroups: 0 },
+    neck: { type: 'fpn', outChannels: 256, numOuts: 5, extraSource: 'on_input', reluBeforeExtraConvs: true, numCspBlocks: 3 },
+    head: { type: 'retinanet', featChannels: 256, stackedConvs: 4, priorProb: 0.01, gnGroups: 0 },
     anchors: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], centerOffset: 0 },
     assign: { posIou: 0.5, negIou: 0.4, minPosIou: 0, ignoreIof: 0.5 },
     loss: { alpha: 0.25, gamma: 2, bbox: 'l1' },
     test: { scoreThr: 0.05, nmsPre: 1000, iouThr: 0.5, maxPerImage: 100 },
+    yolox: {
+      simota: { centerRadius: 2.5, candidateTopk: 10, iouWeight: 3, clsWeight: 1 },
+      loss: { bboxWeight: 5, objWeight: 1, clsWeight: 1, l1Weight: 1, l1LastEpochs: 0 },
+      test: { scoreThr: 0.01, iouThr: 0.65, maxPerImage: 100 },
+    },
   },
   data: {
     kind: 'coco', root: '', trainAnn: 'annotations/instances_train2017.json', trainImages: 'train2017',
@@ -85,8 +93,8 @@ export const DEFAULTS: Config = {
   },
   train: {
     epochs: 12, batchSize: 2, optimizer: 'sgd', lr: 0.01, lrBatch: 16, momentum: 0.9, weightDecay: 1e-4, noDecayOnNormAndBias: false, backboneLrMult: 1,
-    schedule: 'step', steps: [8, 11], gamma: 0.1, warmupIters: 500, warmupRatio: 0.001, gradClip: 35,
-    workers: 1, evalEvery: 1, checkpointEvery: 1, logEvery: 20, seed: 0,
+    schedule: 'step', steps: [8, 11], gamma: 0.1, warmupIters: 500, warmupEpochs: 0, warmupRatio: 0.001, gradClip: 35,
+    ema: { enabled: false, momentum: 0.0001, gamma: 2000 }, workers: 1, evalEvery: 1, checkpointEvery: 1, logEvery: 20, seed: 0,
   },
   eval: { batchSize: 1, fpsIters: 20 },
 };

@@ -1,18 +1,28 @@
 /**
- * The one place a config becomes constructor arguments (DESIGN.md). Channel
- * counts flow from the backbone's FeatureSpecs to the FPN to the head: changing
- * `backbone.name` is the only edit needed to swap backbones.
+ * The one place a config becomes constructor arguments. Channel counts and
+ * strides flow from the backbone's FeatureSpecs to the neck to the head:
+ * `backbone.name`, `neck.type` and `head.type` are each a one-line swap.
  */
 import { createBackbone } from '../backbones/index';
-import type { BackboneOptions } from '../backbones/backbone';
+import type { BackboneOptions, FeatureSpec } from '../backbones/backbone';
 import { Fpn, FpnOptions } from '../necks/fpn';
+import { Pafpn, PafpnOptions } from '../necks/pafpn';
+import type { Neck } from '../necks/neck';
 import { RetinaHead } from '../heads/retinanet_head';
+import { YoloxHead } from '../heads/yolox_head';
 import { numAnchors, AnchorOptions } from '../ops/anchors';
 import type { AssignOptions } from '../ops/assign';
+import type { SimOtaOptions } from '../ops/simota';
 import { RetinaNet, RetinaLossOptions, RetinaTestOptions } from './retinanet';
+import { Yolox, YoloxLossOptions, YoloxTestOptions } from './yolox';
+import type { Detector } from './detector';
+
+export const HEAD_TYPES = ['retinanet', 'yolox'] as const;
+export const NECK_TYPES = ['fpn', 'pafpn'] as const;
+export type HeadType = (typeof HEAD_TYPES)[number];
+export type NeckType = (typeof NECK_TYPES)[number];
 
 export interface ModelConfig {
-  type: 'retinanet';
   numClasses: number;
   /**
    * The backbone by name and its options; `pretrained` is a weights file loaded
@@ -20,24 +30,52 @@ export interface ModelConfig {
    * training checkpoint), see backbones/pretrained.ts.
    */
   backbone: { name: string; pretrained?: string; pretrainedKey?: string } & BackboneOptions;
-  neck: FpnOptions;
-  head: { featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
+  /** `fpn` (RetinaNet's FPN; `numOuts` levels) or `pafpn` (YOLOX's; the backbone's levels). */
+  neck: { type?: NeckType } & FpnOptions & PafpnOptions;
+  /** `retinanet` or `yolox`; `gnGroups` is RetinaNet's GroupNorm option (YOLOX's head always uses BatchNorm, as mmdetection). */
+  head: { type?: HeadType; featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
+  /** RetinaNet: anchors, max-IoU assignment, focal + box loss, test. */
   anchors: Omit<AnchorOptions, 'strides'>;
   assign: AssignOptions;
   loss: RetinaLossOptions;
   test: RetinaTestOptions;
+  /** YOLOX: SimOTA assignment, loss weights (+ `l1LastEpochs`), test. */
+  yolox: { simota: SimOtaOptions; loss: YoloxLossOptions & { l1LastEpochs?: number }; test: YoloxTestOptions };
 }
 
-export function buildDetector(c: ModelConfig): RetinaNet {
-  if (c.type !== 'retinanet') throw new Error(`model.type "${c.type}" is not built; available: retinanet`);
+const specs = (s: FeatureSpec[]): string => s.map((f) => `${f.name} /${f.stride} ${f.channels}ch`).join(', ');
+
+function buildNeck(c: ModelConfig, inputs: FeatureSpec[]): Neck {
+  const { type = 'fpn', ...o } = c.neck;
+  if (type === 'fpn') return new Fpn(inputs, o);
+  if (type === 'pafpn') return new Pafpn(inputs, { outChannels: o.outChannels, numCspBlocks: o.numCspBlocks });
+  throw new Error(`model.neck.type "${String(type)}" is not built; choose one of: ${NECK_TYPES.join(', ')}`);
+}
+
+/** Heads share weights across levels only if the levels agree; both heads here read one channel count. */
+function headInput(neck: Neck, backbone: FeatureSpec[], head: string): number {
+  const ch = new Set(neck.outputs.map((o) => o.channels));
+  if (ch.size !== 1) throw new Error(`model.head (${head}) needs levels with one channel count; the neck gives ${specs(neck.outputs)} (from backbone ${specs(backbone)})`);
+  return neck.outputs[0].channels;
+}
+
+export function buildDetector(c: ModelConfig): Detector {
   // Weights are loaded by the trainer (train/run.ts), not at every build: data-parallel workers build too.
   const { name, pretrained: _file, pretrainedKey: _key, ...bopts } = c.backbone;
+  const headType = c.head.type ?? 'retinanet';
+  if (!(HEAD_TYPES as readonly string[]).includes(headType)) throw new Error(`model.head.type "${headType}" is not built; choose one of: ${HEAD_TYPES.join(', ')}`);
   const backbone = createBackbone(name, { withClassifier: false, ...bopts });
-  const neck = new Fpn(backbone.outputs, c.neck);
+  const neck = buildNeck(c, backbone.outputs);
+  const inChannels = headInput(neck, backbone.outputs, headType);
+  if (headType === 'yolox') {
+    const head = new YoloxHead({ inChannels, numClasses: c.numClasses, numLevels: neck.outputs.length, featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb });
+    const { l1LastEpochs: _l1, ...loss } = c.yolox.loss;
+    return new Yolox({ backbone, neck, head, numClasses: c.numClasses, simota: c.yolox.simota, loss, test: c.yolox.test });
+  }
   const strides = neck.outputs.map((o) => o.stride);
   const anchors: AnchorOptions = { ...c.anchors, strides };
   const head = new RetinaHead({
-    inChannels: neck.outputs[0].channels, numClasses: c.numClasses, numAnchors: numAnchors(anchors),
+    inChannels, numClasses: c.numClasses, numAnchors: numAnchors(anchors),
     featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb, gnGroups: c.head.gnGroups,
   });
   return new RetinaNet({ backbone, neck, head, numClasses: c.numClasses, anchors, assign: c.assign, loss: c.loss, test: c.test });

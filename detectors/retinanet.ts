@@ -9,7 +9,7 @@ import { tf } from '../runtime/tf';
 import type { Backbone } from '../backbones/backbone';
 import type { Neck } from '../necks/neck';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
-import { Module } from '../nn/module';
+import { Detection, Detector } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';
 import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
@@ -17,13 +17,6 @@ import { giouLoss, l1Loss, sigmoidFocalLoss } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
-
-/** A detection in original image pixels; `label` is the contiguous class index. */
-export interface Detection {
-  box: [number, number, number, number];
-  score: number;
-  label: number;
-}
 
 export interface RetinaTestOptions {
   scoreThr?: number;
@@ -58,7 +51,10 @@ interface LevelAnchors {
   counts: number[];
 }
 
-export class RetinaNet extends Module {
+export type { Detection } from './detector';
+
+export class RetinaNet extends Detector<HeadOutput> {
+  readonly kind = 'RetinaNet';
   readonly backbone: Backbone;
   readonly neck: Neck;
   readonly head: RetinaHead;

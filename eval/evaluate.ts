@@ -4,7 +4,7 @@
  * evaluation hook and the main job.
  */
 import { tf } from '../runtime/tf';
-import type { RetinaNet, Detection } from '../detectors/retinanet';
+import type { Detector, Detection } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import type { LabelMap } from '../data/coco';
 import { readJson } from './coco_data';
@@ -23,7 +23,7 @@ export function toCocoResults(imageId: number, dets: Detection[], labels: LabelM
 }
 
 /** Runs the model (eval mode) over every batch of `loader`. `onBatch` reports progress. */
-export function predictDataset(model: RetinaNet, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoDetection[] {
+export function predictDataset(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoDetection[] {
   const wasTraining = model.training;
   model.eval();
   const results: CocoDetection[] = [];
@@ -45,7 +45,7 @@ export function predictDataset(model: RetinaNet, loader: DataLoader, onBatch?: (
 }
 
 /** Predicts and evaluates against the loader's annotation file; images the loader skipped are left out of the ground truth too. */
-export function evaluateModel(model: RetinaNet, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoResult & { results: CocoDetection[] } {
+export function evaluateModel(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoResult & { results: CocoDetection[] } {
   const results = predictDataset(model, loader, onBatch);
   const gt = readJson(loader.dataset.annFile);
   const r = cocoEvaluate({ gt, dt: results, gtFile: loader.dataset.annFile, dtFile: 'predictions', imgIds: loader.dataset.images.map((im) => im.id) });

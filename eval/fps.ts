@@ -5,7 +5,7 @@
  * post-processing. Reports images/s; the backend is the caller's to name.
  */
 import { tf } from '../runtime/tf';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import { foldBatchNorms } from '../nn/fold_bn';
 
 export interface FpsResult {
@@ -17,11 +17,11 @@ export interface FpsResult {
   iters: number;
 }
 
-export function measureFps(model: RetinaNet, height: number, width: number, iters = 20, warmup = 3): FpsResult {
+export function measureFps(model: Detector, height: number, width: number, iters = 20, warmup = 3): FpsResult {
   foldBatchNorms(model);
   const x = tf.randomUniform([1, height, width, 3], -2, 2, 'float32', 1) as tf.Tensor4D;
   const meta = [{ id: 0, origWidth: width, origHeight: height, width, height, scaleX: 1, scaleY: 1, flipped: false }];
-  const forward = (): void => tf.tidy(() => { const o = model.forward(x); o.cls.concat(o.reg).forEach((t) => t.dataSync()); });
+  const forward = (): void => tf.tidy(() => { Object.values(model.forward(x)).flat().forEach((t) => t.dataSync()); });
   const full = (): void => tf.tidy(() => { model.predict(model.forward(x), meta); });
   const time = (f: () => void): number => {
     for (let i = 0; i < warmup; i++) f();

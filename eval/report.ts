@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { writeFileAtomic } from '../runtime/atomic_write';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import { countMacs } from '../nn/macs';
 import { STAT_LABELS } from './cocoeval';
 import type { FpsResult } from './fps';
@@ -22,7 +22,7 @@ export interface Report {
 }
 
 /** Parameters and MACs of the whole detector at an input size (MACs of convs and linears, batch 1). */
-export function modelCost(model: RetinaNet, h: number, w: number): { params: number; macs: number } {
+export function modelCost(model: Detector, h: number, w: number): { params: number; macs: number } {
   const wasTraining = model.training;
   model.eval();
   const macs = countMacs(() => tf.tidy(() => { model.forward(tf.zeros([1, h, w, 3])); }));

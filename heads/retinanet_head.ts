@@ -23,12 +23,12 @@ export interface RetinaHeadOptions {
   gnGroups?: number;
 }
 
-export interface HeadOutput {
+export type HeadOutput = {
   /** Per level `[N, H, W, A·K]` logits. */
   cls: tf.Tensor4D[];
   /** Per level `[N, H, W, A·4]` deltas. */
   reg: tf.Tensor4D[];
-}
+};
 
 export class RetinaHead extends Module {
   private readonly clsConvs: Array<(x: tf.Tensor4D) => tf.Tensor4D> = [];

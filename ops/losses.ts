@@ -48,3 +48,32 @@ export function giouLoss(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, 
     return tf.div(tf.sum(tf.mul(tf.sub(1, giou), weight)), avgFactor) as tf.Scalar;
   });
 }
+
+/** Σ BCE-with-logits(x, t) · weight (stable form); `weight` broadcasts against the logits. */
+export function bceWithLogitsSum(logits: tf.Tensor, targets: tf.Tensor, weight: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const bce = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+    return tf.sum(tf.mul(bce, weight)) as tf.Scalar;
+  });
+}
+
+/**
+ * IoU loss as mmdetection's `IoULoss` on xyxy boxes: IoU of aligned pairs
+ * (union clamped at 1e-6, IoU clamped at `eps`), loss 1 − IoU² for mode
+ * `square` (YOLOX) or 1 − IoU for `linear`; Σ loss · weight.
+ * @param pred, target `[..., 4]`; @param weight `[...]`.
+ */
+export function iouLossSum(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, mode: 'square' | 'linear' = 'square', eps = 1e-16): tf.Scalar {
+  return tf.tidy(() => {
+    const [px1, py1, px2, py2] = tf.unstack(pred, -1);
+    const [tx1, ty1, tx2, ty2] = tf.unstack(target, -1);
+    const areaP = tf.mul(tf.sub(px2, px1), tf.sub(py2, py1)), areaT = tf.mul(tf.sub(tx2, tx1), tf.sub(ty2, ty1));
+    const iw = tf.relu(tf.sub(tf.minimum(px2, tx2), tf.maximum(px1, tx1)));
+    const ih = tf.relu(tf.sub(tf.minimum(py2, ty2), tf.maximum(py1, ty1)));
+    const inter = tf.mul(iw, ih);
+    const union = tf.maximum(tf.sub(tf.add(areaP, areaT), inter), 1e-6);
+    const iou = tf.maximum(tf.div(inter, union), eps);
+    const loss = mode === 'square' ? tf.sub(1, tf.square(iou)) : tf.sub(1, iou);
+    return tf.sum(tf.mul(loss, weight)) as tf.Scalar;
+  });
+}

@@ -22,10 +22,17 @@ export function tinyShapes(): { root: string; trainAnn: string; valAnn: string; 
 /** A narrow RetinaNet on the smallest G-Ghost model: what CPU tests can afford. */
 export function tinyRetinaConfig(numClasses: number): ModelConfig {
   return {
-    type: 'retinanet', numClasses,
+    numClasses,
     backbone: { name: 'g_ghost_regnetx_002' },
     neck: { outChannels: 32, numOuts: 3 }, head: { featChannels: 32, stackedConvs: 1 },
     anchors: { octaveBaseScale: 2 }, assign: {}, loss: {}, test: {},
+    yolox: { simota: {}, loss: {}, test: {} },
   };
+}
+
+/** The same backbone and neck with a narrow YOLOX head. */
+export function tinyYoloxConfig(numClasses: number): ModelConfig {
+  const c = tinyRetinaConfig(numClasses);
+  return { ...c, head: { type: 'yolox', featChannels: 32, stackedConvs: 1 } };
 }
 

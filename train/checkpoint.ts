@@ -1,16 +1,18 @@
 /**
  * Checkpoints: one safetensors file holding the model's parameters and buffers
  * (PyTorch names and layout — it opens in Python), the optimizer slots under
- * `optimizer.<param>.<slot>`, and the training state (epoch, iteration, LR,
+ * `optimizer.<param>.<slot>`, the weight averages under `ema.<name>` when
+ * training keeps an EMA, and the training state (epoch, iteration, LR,
  * best metric, resolved config, label map, RNG seed) as JSON in the header
  * metadata. Written atomically (temp + rename): a kill leaves the previous file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import { loadStateDict, moduleStateDict, readSafetensors, RawTensor, writeSafetensors } from '../runtime/safetensors';
+import { loadStateDict, moduleStateDict, readSafetensors, RawTensor, toTorchLayout, writeSafetensors } from '../runtime/safetensors';
 import type { Module } from '../nn/module';
 import type { Optimizer, OptimizerState } from './optimizer';
+import type { Ema } from './ema';
 
 export interface TrainState {
   /** Epochs fully done. */
@@ -24,12 +26,23 @@ export interface TrainState {
   labels?: { catIds: number[]; names: string[] };
   optimizer?: { kind: string; lr: number; step?: number };
   hooks?: Record<string, unknown>;
+  /** EMA updates done, when the checkpoint holds `ema.*` averages. */
+  emaSteps?: number;
 }
 
 const OPT = 'optimizer.';
+const EMA = 'ema.';
 
-export function saveCheckpoint(file: string, model: Module, opt: Optimizer | undefined, state: TrainState): void {
+export function saveCheckpoint(file: string, model: Module, opt: Optimizer | undefined, state: TrainState, ema?: Ema): void {
   const tensors = moduleStateDict(model);
+  if (ema) {
+    const layouts = new Map(model.namedTensors().map((t) => [t.name, t.layout]));
+    for (const { name, value } of ema.named()) {
+      const { shape, data } = toTorchLayout(layouts.get(name)!, value);
+      tensors.set(EMA + name, { dtype: 'F32', shape, data });
+    }
+    state = { ...state, emaSteps: ema.steps };
+  }
   let optMeta: TrainState['optimizer'];
   if (opt) {
     const names = new Map(model.namedParameters().map((t) => [t.variable, t.name]));
@@ -54,10 +67,31 @@ export function readCheckpoint(file: string): LoadedCheckpoint {
   return { state: JSON.parse(raw) as TrainState, tensors: f.tensors };
 }
 
-/** Restores weights (strict) and, when given, the optimizer slots. */
-export function restoreCheckpoint(ck: LoadedCheckpoint, model: Module, opt?: Optimizer, source = 'checkpoint'): void {
-  const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(OPT)));
-  loadStateDict(model, weights, { strict: true, source });
+/** The `ema.*` averages of a checkpoint, by parameter name (empty when it has none). */
+function emaWeights(ck: LoadedCheckpoint): Map<string, RawTensor> {
+  return new Map([...ck.tensors].filter(([k]) => k.startsWith(EMA)).map(([k, v]) => [k.slice(EMA.length), v]));
+}
+
+/**
+ * Restores weights (strict). To resume (`opt` given): the raw weights, the
+ * optimizer slots and, into `ema`, the averages. For inference (no `opt`): the
+ * averages when the checkpoint has them — the EMA is the trained model, as
+ * mmdetection evaluates it — else the raw weights.
+ */
+export function restoreCheckpoint(ck: LoadedCheckpoint, model: Module, opt?: Optimizer, source = 'checkpoint', ema?: Ema): void {
+  const averaged = emaWeights(ck);
+  const weights = new Map([...ck.tensors].filter(([k]) => !k.startsWith(OPT) && !k.startsWith(EMA)));
+  loadStateDict(model, !opt && averaged.size ? averaged : weights, { strict: true, source });
+  if (opt && ema && averaged.size) {
+    // Load the averages through the model's own layout transforms, then swap them into the EMA.
+    ema.swap();
+    try {
+      loadStateDict(model, averaged, { strict: true, source: `${source} (ema)` });
+    } finally {
+      ema.swap();
+    }
+    ema.steps = ck.state.emaSteps ?? 0;
+  }
   if (opt && ck.state.optimizer) {
     const byName = new Map(model.namedParameters().map((t) => [t.name, t.variable]));
     const slots: OptimizerState['slots'] = {};

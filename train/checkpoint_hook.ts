@@ -7,6 +7,7 @@
 import * as path from 'path';
 import { saveCheckpoint } from './checkpoint';
 import type { EvalHook } from './eval_hook';
+import type { Ema } from './ema';
 import type { Hook, TrainContext } from './hooks';
 import { NonFiniteLossError } from './trainer';
 
@@ -14,11 +15,11 @@ export class CheckpointHook implements Hook {
   readonly name = 'checkpoint';
   private onSigint?: () => void;
 
-  constructor(private readonly every: number, private readonly evalHook?: EvalHook, private readonly print: (s: string) => void = (s) => console.error(s)) {}
+  constructor(private readonly every: number, private readonly evalHook?: EvalHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema) {}
 
   private save(c: TrainContext, name: string): string {
     const file = path.join(c.workDir, name);
-    saveCheckpoint(file, c.model, c.optimizer, { ...c.snapshot(), best: this.evalHook?.best });
+    saveCheckpoint(file, c.model, c.optimizer, { ...c.snapshot(), best: this.evalHook?.best }, this.ema);
     return file;
   }
 

@@ -10,7 +10,7 @@ import { Worker } from 'worker_threads';
 import { tf } from '../runtime/tf';
 import type { BackendName } from '../runtime/backend';
 import type { ModelConfig } from '../detectors/build';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import type { Batch } from '../data/loader';
 import type { WorkerReply, WorkerStep } from './grad_worker';
 import { computeGrads, Gradients } from './step';
@@ -73,11 +73,11 @@ export class DataParallel {
   }
 
   /** Gradients of the batch averaged over replicas (losses averaged too), aligned with `vars`. */
-  async grads(model: RetinaNet, vars: tf.Variable[], batch: Batch): Promise<Gradients> {
+  async grads(model: Detector, vars: tf.Variable[], batch: Batch): Promise<Gradients> {
     const shares = DataParallel.split(batch, this.replicas);
     const weights = model.namedTensors().map((t) => t.variable.dataSync() as Float32Array);
     const pending = shares.slice(1).map((s, i) => {
-      const msg: WorkerStep = { type: 'step', weights: weights.map((w) => w.slice()), images: s.images.slice(), shape: s.shape, targets: s.targets };
+      const msg: WorkerStep = { type: 'step', weights: weights.map((w) => w.slice()), images: s.images.slice(), shape: s.shape, targets: s.targets, flags: model.trainFlags };
       return this.call(this.workers[i], msg, [...msg.weights.map((w) => w.buffer as ArrayBuffer), msg.images.buffer as ArrayBuffer]);
     });
     const own = shares[0];

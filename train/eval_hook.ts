@@ -3,6 +3,7 @@ import type { DataLoader } from '../data/loader';
 import { evaluateModel } from '../eval/evaluate';
 import type { Hook, TrainContext } from './hooks';
 import type { JsonLogHook } from './log_hook';
+import type { Ema } from './ema';
 
 export class EvalHook implements Hook {
   readonly name = 'eval';
@@ -12,10 +13,11 @@ export class EvalHook implements Hook {
   lastStats?: number[];
   lastEvalEpoch = -1;
 
-  constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s)) {}
+  /** With `ema`, the averaged weights are evaluated (and tracked as best). */
+  constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema) {}
 
   evaluate(c: TrainContext): number[] {
-    const r = evaluateModel(c.model, this.loader);
+    const r = this.ema ? this.ema.withAveraged(() => evaluateModel(c.model, this.loader)) : evaluateModel(c.model, this.loader);
     this.lastStats = r.stats;
     this.lastEvalEpoch = c.epoch;
     const mAP = r.stats[0];

@@ -9,7 +9,7 @@ import { parentPort } from 'worker_threads';
 import { tf } from '../runtime/tf';
 import { initBackend, BackendName } from '../runtime/backend';
 import { buildDetector, ModelConfig } from '../detectors/build';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import type { Target } from '../data/loader';
 import { computeGrads } from './step';
 
@@ -21,10 +21,12 @@ export interface WorkerStep {
   images: Float32Array;
   shape: [number, number, number, number];
   targets: Target[];
+  /** The main replica's `trainFlags` (e.g. YOLOX's L1 switch). */
+  flags: Record<string, boolean>;
 }
 export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Array<Float32Array | null>; numTensors: number } | { type: 'error'; message: string };
 
-let model: RetinaNet | undefined;
+let model: Detector | undefined;
 
 async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   if (msg.type === 'init') {
@@ -37,6 +39,7 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   // Inside tidy: assign() keeps the data, tidy drops the temporary handles (outside, each step would leak a copy of the weights).
   tf.tidy(() => m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(msg.weights[i], t.variable.shape))));
   m.train();
+  m.trainFlags = { ...msg.flags };
   const vars = m.trainableVariables();
   const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
   const grads = g.grads.map((t) => (t ? (t.dataSync() as Float32Array) : null));

@@ -3,12 +3,12 @@
  * logs, checkpoints, evaluation — is a hook with optional callbacks and, when it
  * keeps state, `state()`/`restore()` so resume restores it too.
  */
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import type { Optimizer } from './optimizer';
 import type { TrainState } from './checkpoint';
 
 export interface TrainContext {
-  model: RetinaNet;
+  model: Detector;
   optimizer: Optimizer;
   workDir: string;
   /** Epochs fully done / batches done in the current epoch / global iterations done. */

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../runtime/atomic_write';
 import type { Config } from '../configs/schema';
 import { buildDetector, ModelConfig } from '../detectors/build';
 import { loadPretrained } from '../backbones/pretrained';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import { CocoDataset, loadCoco } from '../data/coco';
 import { DataLoader } from '../data/loader';
 import type { TransformOptions } from '../data/transforms';
@@ -25,6 +25,9 @@ import { JsonLogHook } from './log_hook';
 import { LeakGuardHook } from './leak_guard_hook';
 import { ProgressHook } from './progress_hook';
 import { Trainer } from './trainer';
+import { Ema } from './ema';
+import { EmaHook } from './ema_hook';
+import { ModeSwitchHook } from './mode_switch_hook';
 import { writeCurvePng } from './curve_plot';
 
 export interface DataPaths { trainAnn: string; trainImages: string; valAnn: string; valImages: string }
@@ -89,12 +92,12 @@ export function loadSplit(c: Config, ann: string, images: string, train: boolean
 }
 
 /** The model config with `numClasses` taken from the dataset when they disagree (the label map rules). */
-export function modelFor(c: Config, numClasses: number): RetinaNet {
+export function modelFor(c: Config, numClasses: number): Detector {
   const m: ModelConfig = { ...c.model, numClasses };
   return buildDetector(m);
 }
 
-function makeOptimizer(c: Config, model: RetinaNet): Optimizer {
+function makeOptimizer(c: Config, model: Detector): Optimizer {
   const t = c.train;
   const lr = (t.lr * t.batchSize) / t.lrBatch;
   const noDecay = new Set<tf.Variable>();
@@ -107,17 +110,22 @@ function makeOptimizer(c: Config, model: RetinaNet): Optimizer {
 }
 
 export interface TrainRun {
-  model: RetinaNet;
+  model: Detector;
   optimizer(): Optimizer;
   trainer: Trainer;
   val: DataLoader;
   evalHook: EvalHook;
   log: JsonLogHook;
   train: CocoDataset;
+  /** The weight average, when `train.ema.enabled`. */
+  ema?: Ema;
 }
 
 /** Builds a ready-to-run trainer; `resumeFile` restores weights, optimizer, progress and hook state. */
 export function prepareTraining(c: Config, workDir: string, resumeFile: string | undefined, print: (s: string) => void): TrainRun {
+  const pretrained = c.model.backbone.pretrained;
+  // Checked before the (possibly long) dataset load; read after the model is built.
+  if (pretrained && !resumeFile && !fs.existsSync(pretrained)) throw new Error(`model.backbone.pretrained: ${pretrained}: no such file`);
   fs.mkdirSync(workDir, { recursive: true });
   writeFileAtomic(path.join(workDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
   const paths = dataPaths(c, workDir, print);
@@ -129,11 +137,12 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const model = buildDetector(modelConfig);
   const optimizer = makeOptimizer(c, model);
   let resume: TrainState | undefined;
-  const pretrained = c.model.backbone.pretrained;
   if (pretrained && !resumeFile) print(loadPretrained(model.backbone, path.resolve(pretrained), c.model.backbone.pretrainedKey).summary);
+  // Made after the starting weights are in: its averages start from them.
+  const ema = c.train.ema.enabled ? new Ema(model, c.train.ema) : undefined;
   if (resumeFile) {
     const ck = readCheckpoint(resumeFile);
-    restoreCheckpoint(ck, model, optimizer, resumeFile);
+    restoreCheckpoint(ck, model, optimizer, resumeFile, ema);
     resume = ck.state;
     print(`resumed from ${resumeFile}: epoch ${ck.state.epoch}, batch ${ck.state.batchInEpoch}, iteration ${ck.state.iter}`);
   }
@@ -141,14 +150,17 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   if (loader.length === 0) throw new Error(`the training set has ${trainDs.images.length} images, fewer than one batch of ${c.train.batchSize}`);
   const val = valLoader(c, valDs);
   const log = new JsonLogHook(workDir, c.train.logEvery);
-  const evalHook = new EvalHook(val, c.train.evalEvery, log, print);
   const t = c.train;
+  const evalHook = new EvalHook(val, t.evalEvery, log, print, ema);
   const trainer = new Trainer({
     model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
-    schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
-    hooks: [new ProgressHook(t.logEvery), log, new LeakGuardHook(), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print)],
+    schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupEpochs > 0 ? t.warmupEpochs * loader.length : t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
+    hooks: [
+      new ProgressHook(t.logEvery), log, new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print),
+      ...(ema ? [new EmaHook(ema)] : []), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print, ema),
+    ],
   });
-  return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs };
+  return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs, ema };
 }
 
 /** Writes the loss/mAP curve of this run. */

@@ -6,7 +6,7 @@
  * the update touches the weights; the last checkpoint on disk stays good.
  */
 import { tf } from '../runtime/tf';
-import type { RetinaNet } from '../detectors/retinanet';
+import type { Detector } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import { lrAt, ScheduleOptions } from './schedule';
 import { applyGrads, computeGrads } from './step';
@@ -25,7 +25,7 @@ export class NonFiniteLossError extends Error {
 }
 
 export interface TrainerOptions {
-  model: RetinaNet;
+  model: Detector;
   loader: DataLoader;
   optimizer: Optimizer;
   schedule: Omit<ScheduleOptions, 'itersPerEpoch'>;
