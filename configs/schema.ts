@@ -25,6 +25,10 @@ export interface DataConfig {
   filterEmpty: boolean;
   /** `header`, `decode` or `none`: how image files are checked before use. */
   checkFiles: 'none' | 'header' | 'decode';
+  /** YOLOX augmentation: mosaic of 4 images with probability `prob` (training only; off for the L1 epochs). */
+  mosaic: { enabled: boolean; prob: number; centerRange: [number, number] };
+  /** YOLOX augmentation after the mosaic: rotation ±deg, scale range, shear ±deg, translation ± fraction. */
+  randomAffine: { enabled: boolean; maxRotate: number; scaleRange: [number, number]; maxShear: number; maxTranslate: number };
 }
 
 export interface TrainConfig {
@@ -90,6 +94,8 @@ export const DEFAULTS: Config = {
     valAnn: 'annotations/instances_val2017.json', valImages: 'val2017',
     synthetic: { images: 512, val: 64, size: 128, seed: 0 },
     resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header',
+    mosaic: { enabled: false, prob: 1, centerRange: [0.5, 1.5] },
+    randomAffine: { enabled: false, maxRotate: 10, scaleRange: [0.1, 2], maxShear: 2, maxTranslate: 0.1 },
   },
   train: {
     epochs: 12, batchSize: 2, optimizer: 'sgd', lr: 0.01, lrBatch: 16, momentum: 0.9, weightDecay: 1e-4, noDecayOnNormAndBias: false, backboneLrMult: 1,

@@ -8,6 +8,9 @@ import { Rng } from '../runtime/rng';
 import type { CocoDataset, DatasetImage } from './coco';
 import { readImage } from './image';
 import { ImageMeta, transformImage, TransformOptions, Transformed } from './transforms';
+import { mosaic, MosaicOptions } from './mosaic';
+import { randomAffine, RandomAffineOptions } from './random_affine';
+import type { BoxedImage } from './boxed_image';
 
 export interface Target {
   /** `[n·4]` xyxy in the batch image. */
@@ -37,9 +40,16 @@ export interface LoaderOptions {
   dropLast?: boolean;
   /** Called when an image fails to decode; it is skipped. */
   onBadImage?: (im: DatasetImage, err: Error) => void;
+  /** Training only: with probability `prob`, an image is a mosaic of itself and 3 random others (YOLOX). */
+  mosaic?: MosaicOptions & { prob: number };
+  /** Training only: a random affine warp after the mosaic (it crops the 2× mosaic canvas back to `size`). */
+  randomAffine?: RandomAffineOptions;
 }
 
 export class DataLoader {
+  /** Mosaic / affine on (YOLOX switches them off for its last epochs). */
+  augment = true;
+
   constructor(readonly dataset: CocoDataset, readonly o: LoaderOptions) {}
 
   /** Batches per epoch. */
@@ -57,16 +67,29 @@ export class DataLoader {
     return idx.map((index) => ({ index, flip: rng.next() < (this.o.flipProb ?? 0.5) }));
   }
 
-  private load(index: number, flip: boolean): Transformed | undefined {
+  private read(index: number): BoxedImage | undefined {
     const im = this.dataset.images[index];
-    let img;
     try {
-      img = readImage(im.file);
+      return { img: readImage(im.file), boxes: im.boxes, labels: im.labels, ignore: im.ignore };
     } catch (e) {
       (this.o.onBadImage ?? ((d, err) => console.error(`skipping image id ${d.id}: ${err.message}`)))(im, e as Error);
       return undefined;
     }
-    return transformImage(img, im, this.o.transform, flip);
+  }
+
+  private load(index: number, flip: boolean, rng: Rng): Transformed | undefined {
+    const useMosaic = this.o.train && this.augment && this.o.mosaic && rng.next() < this.o.mosaic.prob;
+    let x = this.read(index);
+    if (!x) return undefined;
+    if (useMosaic) {
+      // Three partners drawn from the whole set; an unreadable one is reported and replaced by the image itself.
+      const parts = [x, ...[0, 1, 2].map(() => this.read(rng.int(this.dataset.images.length)) ?? x!)];
+      x = mosaic(parts, this.o.mosaic!, rng);
+      if (this.o.randomAffine) x = randomAffine(x, this.o.randomAffine, rng);
+    }
+    const id = this.dataset.images[index].id;
+    const t = transformImage(x.img, { id, boxes: x.boxes, ignore: x.ignore }, this.o.transform, flip);
+    return useMosaic ? { ...t, labels: x.labels } : t;
   }
 
   /** Pads transformed images to the largest in the batch and packs them NHWC. */
@@ -80,7 +103,7 @@ export class DataLoader {
     });
     return {
       images, shape: [items.length, H, W, 3],
-      targets: items.map(({ t, index }) => ({ boxes: t.boxes, labels: this.dataset.images[index].labels, ignore: t.ignore })),
+      targets: items.map(({ t, index }) => ({ boxes: t.boxes, labels: t.labels ?? this.dataset.images[index].labels, ignore: t.ignore })),
       metas: items.map(({ t }) => t.meta),
       indices: items.map((i) => i.index),
     };
@@ -92,8 +115,10 @@ export class DataLoader {
     const b = this.o.batchSize;
     for (let k = start; k < this.length; k++) {
       const items: Array<{ t: Transformed; index: number }> = [];
-      for (const p of plan.slice(k * b, (k + 1) * b)) {
-        const t = this.load(p.index, p.flip);
+      for (const [j, p] of plan.slice(k * b, (k + 1) * b).entries()) {
+        // Augmentation draws are a pure function of (seed, epoch, position): resume and reruns see the same images.
+        const rng = new Rng((((this.o.seed ?? 0) * 1000003 + epoch) * 7919 + k * b + j) >>> 0);
+        const t = this.load(p.index, p.flip, rng);
         if (t) items.push({ t, index: p.index });
       }
       if (items.length) yield this.collate(items);

@@ -41,6 +41,8 @@ export interface Transformed {
   /** `[n·4]` xyxy in the transformed image. */
   boxes: Float32Array;
   ignore: Float32Array;
+  /** Labels of `boxes` when an augmentation changed which boxes there are (mosaic); else the dataset's. */
+  labels?: Int32Array;
   meta: ImageMeta;
 }
 

@@ -1,20 +1,23 @@
 /**
- * Switches on YOLOX's L1 box loss for the last `l1LastEpochs` epochs (YOLOX's
- * "no-augmentation" epochs; mmdetection's `YOLOXModeSwitchHook` sets
- * `use_l1` the same way). Runs before every epoch, so a resumed run lands in
+ * YOLOX's last `l1LastEpochs` epochs ("no-augmentation" epochs, as
+ * mmdetection's `YOLOXModeSwitchHook`): the L1 box loss on, mosaic and
+ * random affine off. Runs before every epoch, so a resumed run lands in
  * the right mode.
  */
 import type { Hook, TrainContext } from './hooks';
+import type { DataLoader } from '../data/loader';
 
 export class ModeSwitchHook implements Hook {
   readonly name = 'mode_switch';
 
-  constructor(private readonly l1LastEpochs: number, private readonly print: (s: string) => void = (s) => console.error(s)) {}
+  /** @param loader its mosaic / affine augmentation is switched off in the same epochs. */
+  constructor(private readonly l1LastEpochs: number, private readonly print: (s: string) => void = (s) => console.error(s), private readonly loader?: DataLoader) {}
 
   private apply(c: TrainContext): void {
     const on = this.l1LastEpochs > 0 && c.epoch >= c.epochs - this.l1LastEpochs;
-    if (on && !c.model.trainFlags.l1) this.print(`epoch ${c.epoch + 1}: switching on the L1 box loss for the last ${this.l1LastEpochs} epoch(s)`);
+    if (on && !c.model.trainFlags.l1) this.print(`epoch ${c.epoch + 1}: L1 box loss on${this.loader?.o.mosaic ? ', mosaic and affine off' : ''} for the last ${this.l1LastEpochs} epoch(s)`);
     c.model.trainFlags.l1 = on;
+    if (this.loader) this.loader.augment = !on;
   }
 
   beforeTrain(c: TrainContext): void {

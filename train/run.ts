@@ -12,7 +12,7 @@ import { buildDetector, ModelConfig } from '../detectors/build';
 import { loadPretrained } from '../backbones/pretrained';
 import type { Detector } from '../detectors/detector';
 import { CocoDataset, loadCoco } from '../data/coco';
-import { DataLoader } from '../data/loader';
+import { DataLoader, LoaderOptions } from '../data/loader';
 import type { TransformOptions } from '../data/transforms';
 import { SYNTH_DESCRIPTION, SynthInfo, synthInfo, synthesize } from '../data/synthetic';
 import { Sgd } from '../train/sgd';
@@ -83,6 +83,18 @@ export function transformOf(c: Config): TransformOptions {
   return { resize: r.mode === 'square' ? { mode: 'square', size: r.size } : { mode: 'keepRatio', scale: r.scale }, sizeDivisor: c.data.sizeDivisor };
 }
 
+/** Mosaic and affine options of the training loader; their output size is the resize target. */
+function augmentationOf(c: Config): { mosaic?: LoaderOptions['mosaic']; randomAffine?: LoaderOptions['randomAffine'] } {
+  const r = c.data.resize;
+  const size: [number, number] = r.mode === 'square' ? [r.size, r.size] : [r.scale[0], r.scale[1]];
+  const m = c.data.mosaic, a = c.data.randomAffine;
+  if (a.enabled && !m.enabled) throw new Error('data.randomAffine needs data.mosaic (it crops the 2× mosaic canvas back to the image size)');
+  return {
+    mosaic: m.enabled ? { size, prob: m.prob, centerRange: m.centerRange } : undefined,
+    randomAffine: a.enabled ? { size, maxRotate: a.maxRotate, scaleRange: a.scaleRange, maxShear: a.maxShear, maxTranslate: a.maxTranslate } : undefined,
+  };
+}
+
 export function valLoader(c: Config, ds: CocoDataset): DataLoader {
   return new DataLoader(ds, { batchSize: c.eval.batchSize, train: false, transform: transformOf(c) });
 }
@@ -146,7 +158,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
     resume = ck.state;
     print(`resumed from ${resumeFile}: epoch ${ck.state.epoch}, batch ${ck.state.batchInEpoch}, iteration ${ck.state.iter}`);
   }
-  const loader = new DataLoader(trainDs, { batchSize: c.train.batchSize, train: true, seed: c.train.seed, flipProb: c.data.flipProb, transform: transformOf(c) });
+  const loader = new DataLoader(trainDs, { batchSize: c.train.batchSize, train: true, seed: c.train.seed, flipProb: c.data.flipProb, transform: transformOf(c), ...augmentationOf(c) });
   if (loader.length === 0) throw new Error(`the training set has ${trainDs.images.length} images, fewer than one batch of ${c.train.batchSize}`);
   const val = valLoader(c, valDs);
   const log = new JsonLogHook(workDir, c.train.logEvery);
@@ -156,7 +168,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
     model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupEpochs > 0 ? t.warmupEpochs * loader.length : t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
     hooks: [
-      new ProgressHook(t.logEvery), log, new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print),
+      new ProgressHook(t.logEvery), log, new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader),
       ...(ema ? [new EmaHook(ema)] : []), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print, ema),
     ],
   });
