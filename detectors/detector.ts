@@ -4,7 +4,7 @@
  * only) and, beside it, the detection logic the head leaves out — priors,
  * assignment, losses and post-processing.
  */
-import type { tf } from '../runtime/tf';
+import { tf } from '../runtime/tf';
 import type { Backbone } from '../backbones/backbone';
 import type { Neck } from '../necks/neck';
 import { Module } from '../nn/module';
@@ -21,7 +21,16 @@ export interface Detection {
 /** Raw per-level head maps by branch (RetinaNet: cls, reg; YOLOX: cls, reg, obj), each `[N, H, W, C]`. */
 export type HeadMaps = Record<string, tf.Tensor4D[]>;
 
+/** Priors of every level (anchors or points, 4 numbers each), levels concatenated. */
+export interface LevelPriors {
+  all: Float32Array;
+  /** Priors per level. */
+  counts: number[];
+}
+
 export abstract class Detector<O extends HeadMaps = HeadMaps> extends Module {
+  private readonly priorCache = new Map<string, LevelPriors>();
+
   abstract readonly backbone: Backbone;
   abstract readonly neck: Neck;
   abstract readonly head: Module;
@@ -33,6 +42,26 @@ export abstract class Detector<O extends HeadMaps = HeadMaps> extends Module {
    * epochs); sent to data-parallel replicas with every step.
    */
   trainFlags: Record<string, boolean> = {};
+
+  /** Priors for the level sizes of `maps` from `make(h, w, level)`, cached per input size. */
+  protected levelPriors(maps: tf.Tensor4D[], make: (h: number, w: number, level: number) => Float32Array): LevelPriors {
+    const key = maps.map((c) => `${c.shape[1]}x${c.shape[2]}`).join(',');
+    let p = this.priorCache.get(key);
+    if (!p) {
+      const levels = maps.map((c, i) => make(c.shape[1], c.shape[2], i));
+      const all = new Float32Array(levels.reduce((s, l) => s + l.length, 0));
+      let off = 0;
+      for (const l of levels) { all.set(l, off); off += l.length; }
+      p = { all, counts: levels.map((l) => l.length / 4) };
+      this.priorCache.set(key, p);
+    }
+    return p;
+  }
+
+  /** `[N, H, W, A·C]` per level → `[N, ΣHWA, C]`. */
+  protected flatten(maps: tf.Tensor4D[], c: number): tf.Tensor3D {
+    return tf.tidy(() => tf.concat(maps.map((m) => tf.reshape(m, [m.shape[0], -1, c])), 1) as tf.Tensor3D);
+  }
 
   /** `[N, H, W, 3]` → raw per-level head maps. */
   abstract forward(images: tf.Tensor4D): O;

@@ -9,7 +9,7 @@ import { tf } from '../runtime/tf';
 import type { Backbone } from '../backbones/backbone';
 import type { Neck } from '../necks/neck';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
-import { Detection, Detector } from './detector';
+import { Detection, Detector, LevelPriors } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';
 import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
@@ -44,13 +44,6 @@ export interface RetinaNetParts {
   test?: RetinaTestOptions;
 }
 
-interface LevelAnchors {
-  /** `[total·4]` xyxy, levels concatenated. */
-  all: Float32Array;
-  /** Anchors per level. */
-  counts: number[];
-}
-
 export type { Detection } from './detector';
 
 export class RetinaNet extends Detector<HeadOutput> {
@@ -60,7 +53,6 @@ export class RetinaNet extends Detector<HeadOutput> {
   readonly head: RetinaHead;
   readonly numClasses: number;
   private readonly p: RetinaNetParts;
-  private readonly anchorCache = new Map<string, LevelAnchors>();
 
   constructor(p: RetinaNetParts) {
     super();
@@ -80,23 +72,8 @@ export class RetinaNet extends Detector<HeadOutput> {
   }
 
   /** Anchors for the level sizes of `out` (cached per input size). */
-  anchors(out: HeadOutput): LevelAnchors {
-    const key = out.cls.map((c) => `${c.shape[1]}x${c.shape[2]}`).join(',');
-    let a = this.anchorCache.get(key);
-    if (!a) {
-      const levels = out.cls.map((c, i) => gridAnchors(c.shape[1], c.shape[2], this.p.anchors.strides[i], this.p.anchors));
-      const all = new Float32Array(levels.reduce((s, l) => s + l.length, 0));
-      let off = 0;
-      for (const l of levels) { all.set(l, off); off += l.length; }
-      a = { all, counts: levels.map((l) => l.length / 4) };
-      this.anchorCache.set(key, a);
-    }
-    return a;
-  }
-
-  /** `[N, H, W, A·C]` per level → `[N, ΣHWA, C]`. */
-  private flatten(maps: tf.Tensor4D[], c: number): tf.Tensor3D {
-    return tf.tidy(() => tf.concat(maps.map((m) => tf.reshape(m, [m.shape[0], -1, c])), 1) as tf.Tensor3D);
+  anchors(out: HeadOutput): LevelPriors {
+    return this.levelPriors(out.cls, (h, w, i) => gridAnchors(h, w, this.p.anchors.strides[i], this.p.anchors));
   }
 
   /** Per-anchor training targets of a batch, as plain arrays (see `loss`). */

@@ -21,7 +21,7 @@ import { bceWithLogitsSum, iouLossSum } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
-import { Detection, Detector } from './detector';
+import { Detection, Detector, LevelPriors } from './detector';
 
 export interface YoloxLossOptions {
   /** Weight of the IoU loss (mmdetection 5.0). */
@@ -49,12 +49,6 @@ export interface YoloxParts {
   test?: YoloxTestOptions;
 }
 
-interface Priors {
-  /** `[n·4]` (x, y, strideW, strideH), levels concatenated. */
-  points: Float32Array;
-  counts: number[];
-}
-
 /** Per-prior training targets of a batch, flat over (image, prior). */
 export interface YoloxTargets {
   /** `[B·n]` 1 on positives. */
@@ -79,7 +73,6 @@ export class Yolox extends Detector<YoloxOutput> {
   readonly head: YoloxHead;
   readonly numClasses: number;
   private readonly p: YoloxParts;
-  private readonly priorCache = new Map<string, Priors>();
 
   constructor(p: YoloxParts) {
     super();
@@ -96,24 +89,9 @@ export class Yolox extends Detector<YoloxOutput> {
     return out as unknown as YoloxOutput;
   }
 
-  /** Prior points for the level sizes of `out` (cached per input size). */
-  priors(out: YoloxOutput): Priors {
-    const key = out.cls.map((c) => `${c.shape[1]}x${c.shape[2]}`).join(',');
-    let pr = this.priorCache.get(key);
-    if (!pr) {
-      const levels = out.cls.map((c, i) => gridPoints(c.shape[1], c.shape[2], this.neck.outputs[i].stride));
-      const points = new Float32Array(levels.reduce((s, l) => s + l.length, 0));
-      let off = 0;
-      for (const l of levels) { points.set(l, off); off += l.length; }
-      pr = { points, counts: levels.map((l) => l.length / 4) };
-      this.priorCache.set(key, pr);
-    }
-    return pr;
-  }
-
-  /** `[N, H, W, C]` per level → `[N, ΣHW, C]`. */
-  private flatten(maps: tf.Tensor4D[], c: number): tf.Tensor3D {
-    return tf.tidy(() => tf.concat(maps.map((m) => tf.reshape(m, [m.shape[0], -1, c])), 1) as tf.Tensor3D);
+  /** Prior points (x, y, strideW, strideH) for the level sizes of `out` (cached per input size). */
+  priors(out: YoloxOutput): LevelPriors {
+    return this.levelPriors(out.cls, (h, w, i) => gridPoints(h, w, this.neck.outputs[i].stride));
   }
 
   /** Decoded xyxy boxes `[B, n, 4]` from raw offsets `[B, n, 4]` and priors `[1, n, 4]` (x, y, sw, sh). */
@@ -183,12 +161,12 @@ export class Yolox extends Detector<YoloxOutput> {
 
   loss(out: YoloxOutput, targets: Target[]): Record<string, tf.Scalar> {
     const pr = this.priors(out);
-    const B = targets.length, n = pr.points.length / 4, K = this.numClasses;
+    const B = targets.length, n = pr.all.length / 4, K = this.numClasses;
     const lo = this.p.loss ?? {};
     // One tidy: intermediates the tape saved for backward must not be disposed by hand.
     return tf.tidy(() => {
       const cls = this.flatten(out.cls, K), reg = this.flatten(out.reg, 4), obj = this.flatten(out.obj, 1);
-      const t = this.buildTargets(pr.points, cls.dataSync(), reg.dataSync(), obj.dataSync(), targets);
+      const t = this.buildTargets(pr.all, cls.dataSync(), reg.dataSync(), obj.dataSync(), targets);
       const avg = Math.max(t.numPos, 1);
       const pos = tf.tensor2d(t.pos, [B, n]);
       const losses: Record<string, tf.Scalar> = {};
@@ -196,7 +174,7 @@ export class Yolox extends Detector<YoloxOutput> {
       // Offsets of non-positive priors are replaced by 0 before exp(), so a huge one there cannot make 0·∞.
       const posMask = tf.cast(tf.expandDims(pos, -1), 'bool');
       const safeReg = tf.where(tf.tile(posMask, [1, 1, 4]), reg, tf.zerosLike(reg)) as tf.Tensor3D;
-      const boxes = Yolox.decode(safeReg, tf.tensor3d(pr.points, [1, n, 4]));
+      const boxes = Yolox.decode(safeReg, tf.tensor3d(pr.all, [1, n, 4]));
       losses.loss_bbox = tf.mul(iouLossSum(boxes, tf.tensor3d(t.box, [B, n, 4]), pos), (lo.bboxWeight ?? 5) / avg);
       losses.loss_obj = tf.mul(bceWithLogitsSum(tf.squeeze(obj, [2]), pos, tf.tensor2d(t.objWeight, [B, n])), (lo.objWeight ?? 1) / avg);
       if (this.trainFlags.l1) {
@@ -211,7 +189,7 @@ export class Yolox extends Detector<YoloxOutput> {
     const o = this.p.test ?? {};
     const thr = o.scoreThr ?? 0.01, iouThr = o.iouThr ?? 0.65, maxPer = o.maxPerImage ?? 100;
     const pr = this.priors(out);
-    const n = pr.points.length / 4, K = this.numClasses;
+    const n = pr.all.length / 4, K = this.numClasses;
     const flat = (maps: tf.Tensor4D[], c: number): Float32Array => {
       const t = this.flatten(maps, c);
       const d = t.dataSync() as Float32Array;
@@ -231,7 +209,7 @@ export class Yolox extends Detector<YoloxOutput> {
         }
         const score = sigmoid(best) * sigmoid(obj[row]);
         if (score < thr) continue;
-        Yolox.decodeRow(reg, row * 4, pr.points, i, box, 0);
+        Yolox.decodeRow(reg, row * 4, pr.all, i, box, 0);
         boxes.push(box[0], box[1], box[2], box[3]);
         scores.push(score);
         labels.push(label);

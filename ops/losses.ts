@@ -28,18 +28,22 @@ export function l1Loss(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, av
   return tf.tidy(() => tf.div(tf.sum(tf.mul(tf.abs(tf.sub(pred, target)), tf.expandDims(weight, -1))), avgFactor) as tf.Scalar);
 }
 
+/** Areas and intersection of aligned xyxy box pairs `[..., 4]` (as tensors `[...]`), plus the coordinates. */
+function alignedOverlap(pred: tf.Tensor, target: tf.Tensor): { areaP: tf.Tensor; areaT: tf.Tensor; inter: tf.Tensor; p: tf.Tensor[]; t: tf.Tensor[] } {
+  const p = tf.unstack(pred, -1), t = tf.unstack(target, -1);
+  const areaP = tf.mul(tf.sub(p[2], p[0]), tf.sub(p[3], p[1])), areaT = tf.mul(tf.sub(t[2], t[0]), tf.sub(t[3], t[1]));
+  const iw = tf.relu(tf.sub(tf.minimum(p[2], t[2]), tf.maximum(p[0], t[0])));
+  const ih = tf.relu(tf.sub(tf.minimum(p[3], t[3]), tf.maximum(p[1], t[1])));
+  return { areaP, areaT, inter: tf.mul(iw, ih), p, t };
+}
+
 /**
  * GIoU loss (Rezatofighi et al. 2019) on xyxy boxes: Σ (1 − GIoU) · weight / avgFactor.
  * @param pred, target `[..., 4]` xyxy.
  */
 export function giouLoss(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, avgFactor: number, eps = 1e-6): tf.Scalar {
   return tf.tidy(() => {
-    const [px1, py1, px2, py2] = tf.unstack(pred, -1);
-    const [tx1, ty1, tx2, ty2] = tf.unstack(target, -1);
-    const areaP = tf.mul(tf.sub(px2, px1), tf.sub(py2, py1)), areaT = tf.mul(tf.sub(tx2, tx1), tf.sub(ty2, ty1));
-    const iw = tf.relu(tf.sub(tf.minimum(px2, tx2), tf.maximum(px1, tx1)));
-    const ih = tf.relu(tf.sub(tf.minimum(py2, ty2), tf.maximum(py1, ty1)));
-    const inter = tf.mul(iw, ih);
+    const { areaP, areaT, inter, p: [px1, py1, px2, py2], t: [tx1, ty1, tx2, ty2] } = alignedOverlap(pred, target);
     const union = tf.add(tf.sub(tf.add(areaP, areaT), inter), eps);
     const iou = tf.div(inter, union);
     const ew = tf.sub(tf.maximum(px2, tx2), tf.minimum(px1, tx1)), eh = tf.sub(tf.maximum(py2, ty2), tf.minimum(py1, ty1));
@@ -65,12 +69,7 @@ export function bceWithLogitsSum(logits: tf.Tensor, targets: tf.Tensor, weight: 
  */
 export function iouLossSum(pred: tf.Tensor, target: tf.Tensor, weight: tf.Tensor, mode: 'square' | 'linear' = 'square', eps = 1e-16): tf.Scalar {
   return tf.tidy(() => {
-    const [px1, py1, px2, py2] = tf.unstack(pred, -1);
-    const [tx1, ty1, tx2, ty2] = tf.unstack(target, -1);
-    const areaP = tf.mul(tf.sub(px2, px1), tf.sub(py2, py1)), areaT = tf.mul(tf.sub(tx2, tx1), tf.sub(ty2, ty1));
-    const iw = tf.relu(tf.sub(tf.minimum(px2, tx2), tf.maximum(px1, tx1)));
-    const ih = tf.relu(tf.sub(tf.minimum(py2, ty2), tf.maximum(py1, ty1)));
-    const inter = tf.mul(iw, ih);
+    const { areaP, areaT, inter } = alignedOverlap(pred, target);
     const union = tf.maximum(tf.sub(tf.add(areaP, areaT), inter), 1e-6);
     const iou = tf.maximum(tf.div(inter, union), eps);
     const loss = mode === 'square' ? tf.sub(1, tf.square(iou)) : tf.sub(1, iou);

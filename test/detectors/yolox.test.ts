@@ -116,7 +116,7 @@ describe('YOLOX losses and targets', function () {
     close(v('loss_l1'), 2 * Math.log(2));           // target (0, 0, log 2, log 2) for prior 3; offsets 0
     tf.dispose(Object.values(l));
     // Targets: the class target is one-hot × IoU.
-    const t = m.buildTargets(m.priors(out).points, new Float32Array(8), new Float32Array(16), new Float32Array(4), gt);
+    const t = m.buildTargets(m.priors(out).all, new Float32Array(8), new Float32Array(16), new Float32Array(4), gt);
     assert.deepEqual([...t.pos], [0, 0, 0, 1]);
     close(t.cls[3 * 2], 0.25);
     assert.equal(t.cls[3 * 2 + 1], 0);
