@@ -32,7 +32,7 @@ export interface ModelConfig {
   backbone: { name: string; pretrained?: string; pretrainedKey?: string } & BackboneOptions;
   /** `fpn` (RetinaNet's FPN; `numOuts` levels) or `pafpn` (YOLOX's; the backbone's levels). */
   neck: { type?: NeckType } & FpnOptions & PafpnOptions;
-  /** `retinanet` or `yolox`; `gnGroups` is RetinaNet's GroupNorm option (YOLOX's head always uses BatchNorm, as mmdetection). */
+  /** `retinanet` or `yolox`; `gnGroups` > 0 puts GroupNorm in the head's stacked convs (mmdetection `norm_cfg=GN`; YOLOX's default is BN). */
   head: { type?: HeadType; featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
   /** RetinaNet: anchors, max-IoU assignment, focal + box loss, test. */
   anchors: Omit<AnchorOptions, 'strides'>;
@@ -68,7 +68,7 @@ export function buildDetector(c: ModelConfig): Detector {
   const neck = buildNeck(c, backbone.outputs);
   const inChannels = headInput(neck, backbone.outputs, headType);
   if (headType === 'yolox') {
-    const head = new YoloxHead({ inChannels, numClasses: c.numClasses, numLevels: neck.outputs.length, featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb });
+    const head = new YoloxHead({ inChannels, numClasses: c.numClasses, numLevels: neck.outputs.length, featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb, gnGroups: c.head.gnGroups });
     const { l1LastEpochs: _l1, ...loss } = c.yolox.loss;
     return new Yolox({ backbone, neck, head, numClasses: c.numClasses, simota: c.yolox.simota, loss, test: c.yolox.test });
   }

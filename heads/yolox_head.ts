@@ -2,7 +2,7 @@
  * YOLOX head (Ge et al., arXiv 2107.08430) as mmdetection's `YOLOXHead`:
  * anchor-free and decoupled, with separate weights per level. Each level has a
  * classification branch and a regression branch of `stackedConvs` 3×3
- * ConvModules (BN + SiLU), then 1×1 `conv_cls` (K logits), `conv_reg`
+ * ConvModules (BN, or GN with `gnGroups`, + SiLU), then 1×1 `conv_cls` (K logits), `conv_reg`
  * (4 box offsets) and `conv_obj` (1 objectness logit) with biases. Parameter
  * names as mmdetection (`multi_level_cls_convs.L.i.conv.weight`,
  * `multi_level_conv_cls.L.weight`, …). mmdetection's head has no 1×1 stem of
@@ -22,6 +22,8 @@ export interface YoloxHeadOptions {
   stackedConvs?: number;
   /** Prior probability for the `conv_cls` and `conv_obj` biases at init (mmdetection `bias_init_with_prob(0.01)`). */
   priorProb?: number;
+  /** GroupNorm groups in the stacked convs instead of BatchNorm (mmdetection `norm_cfg=dict(type='GN')`); 0 = BN. */
+  gnGroups?: number;
 }
 
 export type YoloxOutput = {
@@ -49,7 +51,7 @@ export class YoloxHead extends Module {
     for (let l = 0; l < o.numLevels; l++) {
       const branch = (parent: Module): ConvModule[] => {
         const seq = parent.add(String(l), new Module());
-        return Array.from({ length: n }, (_, i) => seq.add(String(i), new ConvModule(i === 0 ? o.inChannels : feat, feat, 3)));
+        return Array.from({ length: n }, (_, i) => seq.add(String(i), new ConvModule(i === 0 ? o.inChannels : feat, feat, 3, { gnGroups: o.gnGroups })));
       };
       this.clsConvs.push(branch(mods[0]));
       this.regConvs.push(branch(mods[1]));

@@ -34,6 +34,15 @@ describe('YOLOX head: mmdetection YOLOXHead names and parameter count', () => {
     close(b, -Math.log(99));
     head.dispose();
   });
+
+  it('gnGroups puts GroupNorm in the stacked convs (mmdetection norm_cfg=GN: `.gn.*`), same parameter count', () => {
+    const bn = new YoloxHead({ inChannels: 48, numClasses: 5, numLevels: 3, featChannels: 32, stackedConvs: 2 });
+    const gn = new YoloxHead({ inChannels: 48, numClasses: 5, numLevels: 3, featChannels: 32, stackedConvs: 2, gnGroups: 8 });
+    const names = gn.namedTensors().map((t) => t.name);
+    assert.ok(names.includes('multi_level_cls_convs.0.0.gn.weight') && !names.some((n) => n.includes('.bn.')));
+    assert.equal(gn.numParams(), bn.numParams());
+    [bn, gn].forEach((h) => h.dispose());
+  });
 });
 
 describe('SimOTA assignment on hand-built cases', () => {
