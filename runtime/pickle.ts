@@ -33,6 +33,8 @@ export class PyObject {
     readonly kind: string,
     readonly call?: (args: PyValue[]) => PyValue,
     public value?: unknown,
+    /** What BUILD does with a state for this object (default: ignore it). */
+    readonly build?: (state: PyValue) => void,
   ) {}
 }
 
@@ -243,7 +245,8 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
       case 0x62: { // BUILD: set the object's state; for data objects we only record it
         const state = pop(), obj = top();
         if (obj instanceof PyDict) obj.attrs = state;
-        else if (!(obj instanceof PyObject)) fail(`BUILD on a ${typeName(obj)}`);
+        else if (obj instanceof PyObject) obj.build?.(state);
+        else fail(`BUILD on a ${typeName(obj)}`);
         break;
       }
       case 0x51: { // BINPERSID

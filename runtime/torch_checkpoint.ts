@@ -90,6 +90,26 @@ const intList = (v: PyValue, what: string, where: string): number[] => {
 };
 
 /**
+ * A numpy scalar (training checkpoints often store `best_acc1` or an epoch
+ * counter as one): `scalar(dtype, raw bytes)` → its value. Data only.
+ */
+function numpyScalar(args: PyValue[], where: string): PyValue {
+  const [dt, raw] = args;
+  if (!(dt instanceof PyObject) || dt.kind !== 'numpy.dtype' || !(raw instanceof Uint8Array)) throw new Error(`${where}: malformed numpy scalar`);
+  const { code, little } = dt.value as { code: string; little: boolean };
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const read: Record<string, () => PyValue> = {
+    f8: () => v.getFloat64(0, little), f4: () => v.getFloat32(0, little),
+    i8: () => { const b = v.getBigInt64(0, little); return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b; },
+    i4: () => v.getInt32(0, little), i2: () => v.getInt16(0, little), i1: () => v.getInt8(0),
+    u8: () => v.getBigUint64(0, little), u4: () => v.getUint32(0, little), u2: () => v.getUint16(0, little), u1: () => v.getUint8(0),
+    b1: () => v.getUint8(0) !== 0,
+  };
+  if (!read[code]) throw new Error(`${where}: numpy scalar of dtype "${code}" is not supported`);
+  return read[code]();
+}
+
+/**
  * The globals a checkpoint of tensors may name. Everything else is refused:
  * allowing a name means writing what it does here, so nothing is ever run.
  */
@@ -119,6 +139,15 @@ function makeGlobals(where: string, pending: PendingTensor[]): (module: string, 
     // Python 3 pickles `bytes` at protocol 2 as _codecs.encode(latin-1 text, 'latin1').
     '_codecs.encode': new PyObject('encode', (a) => Uint8Array.from(String(a[0]), (c) => c.charCodeAt(0) & 0xff)),
   };
+  const npScalar = new PyObject('numpy.scalar', (a) => numpyScalar(a, where));
+  table['numpy.core.multiarray.scalar'] = npScalar;
+  table['numpy._core.multiarray.scalar'] = npScalar;
+  table['numpy.dtype'] = new PyObject('numpy.dtype', (a) => {
+    const d = { code: String(a[0]), little: true };
+    return new PyObject('numpy.dtype', undefined, d, (state) => {
+      if (state instanceof PyTuple && state.items[1] === '>') d.little = false;
+    });
+  });
   return (module, name) => {
     const full = `${module}.${name}`;
     if (full in table) return table[full];

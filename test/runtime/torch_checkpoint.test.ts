@@ -5,6 +5,7 @@ import * as path from 'path';
 import { parseSafetensorsBytes, StoredTensor } from '../../runtime/safetensors';
 import { readWeights } from '../../runtime/weights_file';
 import { readTorchCheckpoint } from '../../runtime/torch_checkpoint';
+import { zipSync } from 'fflate';
 import { SHARED } from '../helpers';
 
 const DIR = path.join(SHARED, 'fixtures/checkpoints');
@@ -112,6 +113,23 @@ describe('PyTorch checkpoints: unsafe and broken files', () => {
       assert.throws(() => readWeights(inPickle), (e: Error) => e.message.startsWith(inPickle) && /unexpected end of data/.test(e.message));
       const inData = cut('ghostnet_050_legacy.pth', 'cut_data.pth', (n) => n - 1000);
       assert.throws(() => readWeights(inData), (e: Error) => e.message.startsWith(inData) && /truncated: storage "\d+" needs \d+ bytes/.test(e.message));
+    });
+
+    it('numpy scalars beside the state_dict (an epoch, a best metric) are read as numbers', () => {
+      // CPython 3.11 + numpy 2.4 pickle (protocol 2) of {'epoch': np.int64(12), 'best_acc1': np.float64(0.625),
+      // 'state_dict': OrderedDict(w=<a 2×2 float tensor on storage "0">)}, written with stand-in torch modules.
+      const pkl = Buffer.from('80027d710028580500000065706f63687101636e756d70792e5f636f72652e6d756c746961727261790a7363616c61720a7102636e756d70790a64747970650a71035802000000693871048988877105527106284b0358010000003c71074e4e4e4affffffff4affffffff4b0074710862635f636f646563730a656e636f64650a710958080000000c00000000000000710a58060000006c6174696e31710b86710c52710d86710e52710f5809000000626573745f616363317110680268035802000000663871118988877112527113284b0368074e4e4e4affffffff4affffffff4b007471146268095809000000000000000000c3a43f7115680b867116527117867118527119580a00000073746174655f64696374711a63636f6c6c656374696f6e730a4f726465726564446963740a711b2952711c580100000077711d63746f7263682e5f7574696c730a5f72656275696c645f74656e736f725f76320a711e2828580700000073746f72616765711f63746f7263680a466c6f617453746f726167650a71205801000000307121580300000063707571224b04747123514b004b024b028671244b024b0186712589681b2952712674712752712873752e', 'hex');
+      const file = path.join(tmp, 'numpy_meta.pth');
+      fs.writeFileSync(file, zipSync({ 'numpy_meta/data.pkl': pkl, 'numpy_meta/data/0': new Uint8Array(Float32Array.of(1, 2, 3, 4).buffer) }, { level: 0 }));
+      const w = readWeights(file);
+      assert.deepEqual(w.leftOut, ['epoch (number)', 'best_acc1 (number)']);
+      const t = w.tensors.get('w')!;
+      assert.deepEqual(t.shape, [2, 2]);
+      assert.deepEqual([...new Float32Array(t.bytes.slice().buffer)], [1, 2, 3, 4]);
+      const ck = readTorchCheckpoint(file);
+      const root = ck.root as unknown as { map: Map<string, unknown> };
+      assert.equal(root.map.get('epoch'), 12);
+      assert.equal(root.map.get('best_acc1'), 0.625);
     });
 
     it('a zip whose data.pkl is corrupt, an empty file, and a file that is no checkpoint', () => {
