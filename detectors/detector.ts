@@ -28,13 +28,22 @@ export interface LevelPriors {
   counts: number[];
 }
 
-export abstract class Detector<O extends HeadMaps = HeadMaps> extends Module {
-  private readonly priorCache = new Map<string, LevelPriors>();
+/** A head: convolutions from the neck's levels to raw per-level maps. */
+export type HeadModule<O extends HeadMaps> = Module & { forward(levels: tf.Tensor4D[]): O };
 
-  abstract readonly backbone: Backbone;
-  abstract readonly neck: Neck;
-  abstract readonly head: Module;
-  abstract readonly numClasses: number;
+export interface DetectorParts<H> {
+  backbone: Backbone;
+  neck: Neck;
+  head: H;
+  numClasses: number;
+}
+
+export abstract class Detector<O extends HeadMaps = HeadMaps, H extends HeadModule<O> = HeadModule<O>> extends Module {
+  private readonly priorCache = new Map<string, LevelPriors>();
+  readonly backbone: Backbone;
+  readonly neck: Neck;
+  readonly head: H;
+  readonly numClasses: number;
   /** Short name for logs and reports ("RetinaNet", "YOLOX"). */
   abstract readonly kind: string;
   /**
@@ -42,6 +51,15 @@ export abstract class Detector<O extends HeadMaps = HeadMaps> extends Module {
    * epochs); sent to data-parallel replicas with every step.
    */
   trainFlags: Record<string, boolean> = {};
+
+  /** Registers the parts under mmdetection's names (`backbone`, `neck`, `bbox_head`). */
+  constructor(p: DetectorParts<H>) {
+    super();
+    this.backbone = this.add('backbone', p.backbone);
+    this.neck = this.add('neck', p.neck);
+    this.head = this.add('bbox_head', p.head);
+    this.numClasses = p.numClasses;
+  }
 
   /** Priors for the level sizes of `maps` from `make(h, w, level)`, cached per input size. */
   protected levelPriors(maps: tf.Tensor4D[], make: (h: number, w: number, level: number) => Float32Array): LevelPriors {
@@ -64,7 +82,10 @@ export abstract class Detector<O extends HeadMaps = HeadMaps> extends Module {
   }
 
   /** `[N, H, W, 3]` → raw per-level head maps. */
-  abstract forward(images: tf.Tensor4D): O;
+  forward(images: tf.Tensor4D): O {
+    const out = tf.tidy(() => this.head.forward(this.neck.forward(this.backbone.forward(images))) as unknown as tf.TensorContainer);
+    return out as unknown as O;
+  }
   /** Named scalar losses of a batch; their sum is minimised. */
   abstract loss(out: O, targets: Target[]): Record<string, tf.Scalar>;
   /** Decode + NMS per image, boxes in original image pixels via `metas`. */

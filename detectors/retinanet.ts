@@ -6,10 +6,8 @@
  * Semantics follow mmdetection's `retinanet_r50_fpn_1x_coco`.
  */
 import { tf } from '../runtime/tf';
-import type { Backbone } from '../backbones/backbone';
-import type { Neck } from '../necks/neck';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
-import { Detection, Detector, LevelPriors } from './detector';
+import { Detection, Detector, DetectorParts, LevelPriors } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';
 import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
@@ -33,11 +31,7 @@ export interface RetinaLossOptions {
   bbox?: 'l1' | 'giou';
 }
 
-export interface RetinaNetParts {
-  backbone: Backbone;
-  neck: Neck;
-  head: RetinaHead;
-  numClasses: number;
+export interface RetinaNetParts extends DetectorParts<RetinaHead> {
   anchors: AnchorOptions;
   assign?: AssignOptions;
   loss?: RetinaLossOptions;
@@ -46,29 +40,15 @@ export interface RetinaNetParts {
 
 export type { Detection } from './detector';
 
-export class RetinaNet extends Detector<HeadOutput> {
+export class RetinaNet extends Detector<HeadOutput, RetinaHead> {
   readonly kind = 'RetinaNet';
-  readonly backbone: Backbone;
-  readonly neck: Neck;
-  readonly head: RetinaHead;
-  readonly numClasses: number;
   private readonly p: RetinaNetParts;
 
   constructor(p: RetinaNetParts) {
-    super();
+    super(p);
     this.p = p;
-    this.backbone = this.add('backbone', p.backbone);
-    this.neck = this.add('neck', p.neck);
-    this.head = this.add('bbox_head', p.head);
-    this.numClasses = p.numClasses;
     const strides = p.neck.outputs.map((o) => o.stride);
     if (strides.join() !== p.anchors.strides.join()) throw new Error(`anchor strides ${p.anchors.strides} differ from the neck's levels ${strides}`);
-  }
-
-  /** `[N, H, W, 3]` → raw per-level head maps. */
-  forward(images: tf.Tensor4D): HeadOutput {
-    const out = tf.tidy(() => this.head.forward(this.neck.forward(this.backbone.forward(images))) as unknown as tf.TensorContainer);
-    return out as unknown as HeadOutput;
   }
 
   /** Anchors for the level sizes of `out` (cached per input size). */

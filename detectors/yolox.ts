@@ -12,8 +12,6 @@
  * no-augmentation epochs).
  */
 import { tf } from '../runtime/tf';
-import type { Backbone } from '../backbones/backbone';
-import type { Neck } from '../necks/neck';
 import { YoloxHead, YoloxOutput } from '../heads/yolox_head';
 import { gridPoints } from '../ops/points';
 import { simOtaAssign, SimOtaOptions } from '../ops/simota';
@@ -21,7 +19,7 @@ import { bceWithLogitsSum, iouLossSum } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
-import { Detection, Detector, LevelPriors } from './detector';
+import { Detection, Detector, DetectorParts, LevelPriors } from './detector';
 
 export interface YoloxLossOptions {
   /** Weight of the IoU loss (mmdetection 5.0). */
@@ -39,11 +37,7 @@ export interface YoloxTestOptions {
   maxPerImage?: number;
 }
 
-export interface YoloxParts {
-  backbone: Backbone;
-  neck: Neck;
-  head: YoloxHead;
-  numClasses: number;
+export interface YoloxParts extends DetectorParts<YoloxHead> {
   simota?: SimOtaOptions;
   loss?: YoloxLossOptions;
   test?: YoloxTestOptions;
@@ -66,27 +60,14 @@ export interface YoloxTargets {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-export class Yolox extends Detector<YoloxOutput> {
+export class Yolox extends Detector<YoloxOutput, YoloxHead> {
   readonly kind = 'YOLOX';
-  readonly backbone: Backbone;
-  readonly neck: Neck;
-  readonly head: YoloxHead;
-  readonly numClasses: number;
   private readonly p: YoloxParts;
 
   constructor(p: YoloxParts) {
-    super();
+    super(p);
     this.p = p;
-    this.backbone = this.add('backbone', p.backbone);
-    this.neck = this.add('neck', p.neck);
-    this.head = this.add('bbox_head', p.head);
-    this.numClasses = p.numClasses;
     this.trainFlags = { l1: false };
-  }
-
-  forward(images: tf.Tensor4D): YoloxOutput {
-    const out = tf.tidy(() => this.head.forward(this.neck.forward(this.backbone.forward(images))) as unknown as tf.TensorContainer);
-    return out as unknown as YoloxOutput;
   }
 
   /** Prior points (x, y, strideW, strideH) for the level sizes of `out` (cached per input size). */
