@@ -7,7 +7,7 @@
  * border of −(w/2, h/2) crops it back to w × h.
  */
 import type { Rng } from '../runtime/rng';
-import type { RgbImage } from './image';
+import { resizeRgb } from './resize';
 import { BoxedImage, BoxFilter, clipAndFilter, pick } from './boxed_image';
 
 export interface MosaicOptions {
@@ -16,26 +16,6 @@ export interface MosaicOptions {
   /** Canvas centre as a fraction of (w, h), drawn uniformly (mmdetection: 0.5–1.5). */
   centerRange?: [number, number];
   padValue?: number;
-}
-
-/** Bilinear resize of RGB bytes to `w × h` (half-pixel centres, as cv2.INTER_LINEAR). */
-export function resizeRgb(img: RgbImage, w: number, h: number): RgbImage {
-  const out = new Uint8Array(w * h * 3);
-  const sx = img.width / w, sy = img.height / h, src = img.data, iw = img.width;
-  for (let y = 0; y < h; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), img.height - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, img.height - 1), wy = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), iw - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, iw - 1), wx = fx - x0;
-      for (let c = 0; c < 3; c++) {
-        const v = (src[(y0 * iw + x0) * 3 + c] * (1 - wx) + src[(y0 * iw + x1) * 3 + c] * wx) * (1 - wy)
-          + (src[(y1 * iw + x0) * 3 + c] * (1 - wx) + src[(y1 * iw + x1) * 3 + c] * wx) * wy;
-        out[(y * w + x) * 3 + c] = Math.round(v);
-      }
-    }
-  }
-  return { width: w, height: h, data: out };
 }
 
 /** Paste and crop rectangles of quadrant `q` (mmdetection `_mosaic_combine`), as [x1, y1, x2, y2]. */
