@@ -84,12 +84,13 @@ const data: Register = (y) => y.command('data', 'Dataset tools: synth, check', (
     .option('size', { type: 'number', default: 128, describe: 'square image side, pixels' })
     .option('seed', { type: 'number', default: 0 }),
   async (a) => (await import('./data')).runSynth(a))
-  .command('check', 'Validate a COCO instances file and its images; exit 1 only if unusable', (s) => s
+  .command('check', 'Validate a COCO instances file and decode its images (worker threads); exit 1 only if unusable', (s) => s
     .option('ann', { type: 'string', demandOption: true, describe: 'instances json' })
     .option('images', { type: 'string', demandOption: true, describe: 'image folder' })
-    .option('decode', { type: 'boolean', default: false, describe: 'decode every image (default: read headers only)' })
+    .option('headers-only', { type: 'boolean', default: false, describe: 'read each image\'s header only (fast; misses truncated or corrupt data). Default: decode every image' })
+    .option('workers', { type: 'number', describe: 'worker threads decoding images (default: one per core)' })
     .option('json', { type: 'string', describe: 'also write the report as JSON' }),
-  async (a) => (await import('./data')).runCheck(a))
+  async (a) => (await import('./data')).runCheck({ ann: a.ann, images: a.images, json: a.json, headersOnly: a['headers-only'], workers: a.workers }))
   .demandCommand(1, 'Name a data command: synth or check'));
 
 const convert: Register = (y) => y.command(

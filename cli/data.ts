@@ -2,8 +2,10 @@
 import * as path from 'path';
 import { synthesize } from '../data/synthetic';
 import { readJson } from '../eval/coco_data';
-import { formatReport, validateCoco } from '../data/validate';
+import { formatReport, validateCocoParallel } from '../data/validate';
+import { defaultWorkers } from '../data/image_check_pool';
 import { writeFileAtomic } from '../runtime/atomic_write';
+import { progressBar } from '../runtime/progress_bar';
 
 export function runSynth(a: { out: string; images: number; size: number; seed: number; val: number }): void {
   const t0 = Date.now();
@@ -12,9 +14,20 @@ export function runSynth(a: { out: string; images: number; size: number; seed: n
 }
 
 /** Exit code 1 only when the dataset cannot be used at all. */
-export function runCheck(a: { ann: string; images: string; json?: string; decode: boolean }): void {
-  const v = validateCoco(readJson(a.ann), a.ann, { imagesDir: path.resolve(a.images), checkFiles: a.decode ? 'decode' : 'header' });
+export async function runCheck(a: { ann: string; images: string; json?: string; headersOnly: boolean; workers?: number }): Promise<void> {
+  const mode = a.headersOnly ? 'header' : 'decode';
+  const workers = a.workers ?? defaultWorkers();
+  const t0 = Date.now();
+  const json = readJson(a.ann);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const v = await validateCocoParallel(json, a.ann, {
+    imagesDir: path.resolve(a.images), checkFiles: mode, workers,
+    onProgress: (done, total) => (bar ??= progressBar(mode === 'decode' ? 'decoding' : 'reading headers', total)).update(done),
+  });
+  bar?.stop();
+  const s = (Date.now() - t0) / 1000;
   console.log(formatReport(v.report));
+  console.log(`checked ${v.report.images} images (${mode === 'decode' ? 'decoded' : 'headers only'}, ${workers} worker${workers === 1 ? '' : 's'}) in ${s.toFixed(1)} s`);
   if (a.json) writeFileAtomic(a.json, JSON.stringify(v.report, null, 2) + '\n');
   if (v.report.fatal) process.exitCode = 1;
 }

@@ -26,7 +26,8 @@ export async function runEval(a: EvalArgs): Promise<void> {
   restoreCheckpoint(ck, model, undefined, a.checkpoint);
   const loader = valLoader(config, val);
   const t0 = Date.now();
-  const ev = evaluateModel(model, loader, (d, n) => process.stderr.write(`\revaluating ${d}/${n}`));
+  const ev = await evaluateModel(model, loader, (d, n) => process.stderr.write(`\revaluating ${d}/${n}`));
+  await loader.close();
   process.stderr.write(`\n${val.images.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (a.json) writeFileAtomic(a.json, JSON.stringify(ev.results) + '\n');
   const t = transformOf(config);

@@ -47,7 +47,8 @@ export async function runTrain(a: TrainArgs): Promise<void> {
   // The averaged weights are the trained model from here on (training is over).
   if (run.ema) run.ema.swap();
   // Final numbers: evaluation, then FPS on a BN-folded model.
-  const ev = evaluateModel(run.model, run.val);
+  const ev = await evaluateModel(run.model, run.val);
+  await run.val.close();
   const size = config.data.resize.mode === 'square' ? [config.data.resize.size, config.data.resize.size] : [config.data.resize.scale[1], config.data.resize.scale[0]];
   const [h, w] = size.map((s) => Math.ceil(s / config.data.sizeDivisor) * config.data.sizeDivisor);
   const cost = modelCost(run.model, h, w);

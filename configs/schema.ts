@@ -25,6 +25,12 @@ export interface DataConfig {
   filterEmpty: boolean;
   /** `header`, `decode` or `none`: how image files are checked before use. */
   checkFiles: 'none' | 'header' | 'decode';
+  /** Worker threads that decode and augment training and val images (0: on the training thread). */
+  workers: number;
+  /** Batches made ahead at most with workers: the loader's memory is bounded by this many batches. */
+  prefetch: number;
+  /** An epoch stops when more than this fraction of its images cannot be decoded (each is skipped and named). */
+  maxBadFraction: number;
   /** YOLOX augmentation: mosaic of 4 images with probability `prob` (training only; off for the L1 epochs). */
   mosaic: { enabled: boolean; prob: number; centerRange: [number, number] };
   /** YOLOX augmentation after the mosaic: rotation ±deg, scale range, shear ±deg, translation ± fraction. */
@@ -93,7 +99,7 @@ export const DEFAULTS: Config = {
     kind: 'coco', root: '', trainAnn: 'annotations/instances_train2017.json', trainImages: 'train2017',
     valAnn: 'annotations/instances_val2017.json', valImages: 'val2017',
     synthetic: { images: 512, val: 64, size: 128, seed: 0 },
-    resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header',
+    resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header', workers: 1, prefetch: 4, maxBadFraction: 0.01,
     mosaic: { enabled: false, prob: 1, centerRange: [0.5, 1.5] },
     randomAffine: { enabled: false, maxRotate: 10, scaleRange: [0.1, 2], maxShear: 2, maxTranslate: 0.1 },
   },

@@ -29,6 +29,8 @@ interface Shape {
   /** Tight box x, y, w, h in pixels. */
   box: [number, number, number, number];
   area: number;
+  /** Outline x1, y1, x2, y2, … (COCO segmentation polygon; a 24-gon for circles). */
+  polygon: number[];
   color: [number, number, number];
   inside: (x: number, y: number) => boolean;
 }
@@ -51,15 +53,16 @@ function makeShape(rng: Rng, size: number, bg: number[]): Shape {
   } while (Math.max(...color.map((c, i) => Math.abs(c - bg[i]))) < 90);
   if (cls === 0) {
     const r = s / 2, cx = x0 + r, cy = y0 + r;
-    return { cls, box: [x0, y0, s, s], area: Math.PI * r * r, color, inside: (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r };
+    const polygon = Array.from({ length: 24 }, (_, k) => [cx + r * Math.cos((k * Math.PI) / 12), cy + r * Math.sin((k * Math.PI) / 12)]).flat();
+    return { cls, box: [x0, y0, s, s], area: Math.PI * r * r, polygon, color, inside: (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r };
   }
   if (cls === 1) {
-    return { cls, box: [x0, y0, s, s], area: s * s, color, inside: (x, y) => x >= x0 && x <= x0 + s && y >= y0 && y <= y0 + s };
+    return { cls, box: [x0, y0, s, s], area: s * s, polygon: [x0, y0, x0 + s, y0, x0 + s, y0 + s, x0, y0 + s], color, inside: (x, y) => x >= x0 && x <= x0 + s && y >= y0 && y <= y0 + s };
   }
   // Triangle with its apex up: (x0 + s/2, y0), (x0, y0 + s), (x0 + s, y0 + s).
   const cx = x0 + s / 2;
   return {
-    cls, box: [x0, y0, s, s], area: (s * s) / 2, color,
+    cls, box: [x0, y0, s, s], area: (s * s) / 2, polygon: [cx, y0, x0 + s, y0 + s, x0, y0 + s], color,
     inside: (x, y) => y >= y0 && y <= y0 + s && Math.abs(x - cx) <= ((y - y0) / s) * (s / 2),
   };
 }
@@ -109,7 +112,7 @@ function writeSplit(dir: string, split: string, count: number, rng: Rng, o: Synt
     fs.writeFileSync(path.join(imgDir, file), encodePng({ width: o.size, height: o.size, data }));
     images.push({ id, file_name: file, width: o.size, height: o.size });
     for (const s of shapes) {
-      annotations.push({ id: annId++, image_id: id, category_id: s.cls + 1, bbox: s.box.map(round2), area: round2(s.area), iscrowd: 0 });
+      annotations.push({ id: annId++, image_id: id, category_id: s.cls + 1, bbox: s.box.map(round2), area: round2(s.area), segmentation: [s.polygon.map(round2)], iscrowd: 0 });
     }
   }
   const categories = SHAPE_CLASSES.map((name, i) => ({ id: i + 1, name, supercategory: 'shape' }));

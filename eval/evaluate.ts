@@ -23,13 +23,13 @@ export function toCocoResults(imageId: number, dets: Detection[], labels: LabelM
 }
 
 /** Runs the model (eval mode) over every batch of `loader`. `onBatch` reports progress. */
-export function predictDataset(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoDetection[] {
+export async function predictDataset(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<CocoDetection[]> {
   const wasTraining = model.training;
   model.eval();
   const results: CocoDetection[] = [];
   let done = 0;
   try {
-    for (const batch of loader.batches(0)) {
+    for await (const batch of loader.stream(0)) {
       const dets = tf.tidy(() => {
         const x = tf.tensor4d(batch.images, batch.shape);
         const out = model.forward(x);
@@ -44,10 +44,18 @@ export function predictDataset(model: Detector, loader: DataLoader, onBatch?: (d
   return results;
 }
 
+export interface Evaluation extends CocoResult {
+  results: CocoDetection[];
+  /** Images that failed to decode: left out of the ground truth too (their boxes would count as misses). */
+  skippedImages: number[];
+}
+
 /** Predicts and evaluates against the loader's annotation file; images the loader skipped are left out of the ground truth too. */
-export function evaluateModel(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): CocoResult & { results: CocoDetection[] } {
-  const results = predictDataset(model, loader, onBatch);
+export async function evaluateModel(model: Detector, loader: DataLoader, onBatch?: (done: number, total: number) => void): Promise<Evaluation> {
+  const results = await predictDataset(model, loader, onBatch);
   const gt = readJson(loader.dataset.annFile);
-  const r = cocoEvaluate({ gt, dt: results, gtFile: loader.dataset.annFile, dtFile: 'predictions', imgIds: loader.dataset.images.map((im) => im.id) });
-  return { ...r, results };
+  const skipped = [...loader.badImages.keys()];
+  const imgIds = loader.dataset.images.map((im) => im.id).filter((id) => !loader.badImages.has(id));
+  const r = cocoEvaluate({ gt, dt: results, gtFile: loader.dataset.annFile, dtFile: 'predictions', imgIds });
+  return { ...r, results, skippedImages: skipped };
 }

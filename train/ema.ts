@@ -62,6 +62,16 @@ export class Ema {
     }
   }
 
+  /** As `withAveraged` for async work (evaluation streams its batches). */
+  async withAveragedAsync<T>(fn: () => Promise<T>): Promise<T> {
+    this.swap();
+    try {
+      return await fn();
+    } finally {
+      this.swap();
+    }
+  }
+
   /** The averages by parameter name (for checkpoints). */
   named(): Array<{ name: string; value: tf.Variable }> {
     return this.tensors.map((t, i) => ({ name: t.name, value: this.shadow[i] }));

@@ -16,21 +16,22 @@ export class EvalHook implements Hook {
   /** With `ema`, the averaged weights are evaluated (and tracked as best). */
   constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema) {}
 
-  evaluate(c: TrainContext): number[] {
-    const r = this.ema ? this.ema.withAveraged(() => evaluateModel(c.model, this.loader)) : evaluateModel(c.model, this.loader);
+  async evaluate(c: TrainContext): Promise<number[]> {
+    const r = this.ema ? await this.ema.withAveragedAsync(() => evaluateModel(c.model, this.loader)) : await evaluateModel(c.model, this.loader);
     this.lastStats = r.stats;
     this.lastEvalEpoch = c.epoch;
     const mAP = r.stats[0];
     this.improved = !this.best || mAP > this.best.value;
     if (this.improved) this.best = { metric: 'bbox_mAP', value: mAP, epoch: c.epoch };
     this.print(`evaluation after epoch ${c.epoch}: bbox mAP ${mAP.toFixed(4)} (AP50 ${r.stats[1].toFixed(4)}, AP75 ${r.stats[2].toFixed(4)}), best ${this.best!.value.toFixed(4)} at epoch ${this.best!.epoch}`);
-    this.log?.write({ mode: 'val', epoch: c.epoch, iter: c.iter, bbox_mAP: mAP, stats: r.stats });
+    if (r.skippedImages.length) this.print(`  ${r.skippedImages.length} val image(s) could not be decoded and were left out of the evaluation: ids ${r.skippedImages.join(', ')}`);
+    this.log?.write({ mode: 'val', epoch: c.epoch, iter: c.iter, bbox_mAP: mAP, stats: r.stats, skipped_images: r.skippedImages.length });
     return r.stats;
   }
 
-  afterEpoch(c: TrainContext): void {
+  async afterEpoch(c: TrainContext): Promise<void> {
     this.improved = false;
-    if (c.epoch % this.every === 0 || c.epoch === c.epochs) this.evaluate(c);
+    if (c.epoch % this.every === 0 || c.epoch === c.epochs) await this.evaluate(c);
   }
 
   state(): Record<string, unknown> {

@@ -24,6 +24,7 @@ import { EvalHook } from './eval_hook';
 import { JsonLogHook } from './log_hook';
 import { LeakGuardHook } from './leak_guard_hook';
 import { ProgressHook } from './progress_hook';
+import { EpochSummaryHook } from './epoch_summary_hook';
 import { Trainer } from './trainer';
 import { Ema } from './ema';
 import { EmaHook } from './ema_hook';
@@ -95,8 +96,13 @@ function augmentationOf(c: Config): { mosaic?: LoaderOptions['mosaic']; randomAf
   };
 }
 
+/** Worker threads, prefetch and the bad-image limit of both loaders. */
+function loadingOf(c: Config): Pick<LoaderOptions, 'workers' | 'prefetch' | 'maxBadFraction'> {
+  return { workers: c.data.workers, prefetch: c.data.prefetch, maxBadFraction: c.data.maxBadFraction };
+}
+
 export function valLoader(c: Config, ds: CocoDataset): DataLoader {
-  return new DataLoader(ds, { batchSize: c.eval.batchSize, train: false, transform: transformOf(c) });
+  return new DataLoader(ds, { batchSize: c.eval.batchSize, train: false, transform: transformOf(c), ...loadingOf(c) });
 }
 
 export function loadSplit(c: Config, ann: string, images: string, train: boolean, log: (s: string) => void): CocoDataset {
@@ -158,7 +164,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
     resume = ck.state;
     print(`resumed from ${resumeFile}: epoch ${ck.state.epoch}, batch ${ck.state.batchInEpoch}, iteration ${ck.state.iter}`);
   }
-  const loader = new DataLoader(trainDs, { batchSize: c.train.batchSize, train: true, seed: c.train.seed, flipProb: c.data.flipProb, transform: transformOf(c), ...augmentationOf(c) });
+  const loader = new DataLoader(trainDs, { batchSize: c.train.batchSize, train: true, seed: c.train.seed, flipProb: c.data.flipProb, transform: transformOf(c), ...augmentationOf(c), ...loadingOf(c) });
   if (loader.length === 0) throw new Error(`the training set has ${trainDs.images.length} images, fewer than one batch of ${c.train.batchSize}`);
   const val = valLoader(c, valDs);
   const log = new JsonLogHook(workDir, c.train.logEvery);
@@ -168,7 +174,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
     model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupEpochs > 0 ? t.warmupEpochs * loader.length : t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
     hooks: [
-      new ProgressHook(t.logEvery), log, new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader),
+      new ProgressHook(t.logEvery), log, new EpochSummaryHook(loader, log, print), new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader),
       ...(ema ? [new EmaHook(ema)] : []), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print, ema),
     ],
   });

@@ -76,7 +76,7 @@ export class Trainer {
       for (const h of hooks) await h.beforeTrain?.(c);
       model.train();
       while (c.epoch < this.o.epochs && !c.stopRequested) {
-        for (const batch of loader.batches(c.epoch, c.batchInEpoch)) {
+        for await (const batch of loader.stream(c.epoch, c.batchInEpoch)) {
           const t0 = process.hrtime.bigint();
           c.lr = lrAt(sched, c.iter, c.epoch);
           optimizer.lr = c.lr;
@@ -100,6 +100,7 @@ export class Trainer {
       error = e;
     } finally {
       await dp?.stop();
+      await loader.close();
       for (const h of hooks) await h.afterTrain?.(c, error);
     }
     if (error) throw error;

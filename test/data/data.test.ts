@@ -100,6 +100,7 @@ describe('bad input', () => {
     const png = encodePng({ width: 20, height: 10, data: new Uint8Array(600).fill(128) });
     write(dir, 'a.png', png);
     write(dir, 'b.png', png);
+    write(dir, 'c.png', png);
     write(dir, 'trunc.png', png.subarray(0, 40));
     const jpeg = fs.readFileSync(path.join(COCO128, 'val2017', fs.readdirSync(path.join(COCO128, 'val2017'))[0]));
     write(dir, 'trunc.jpg', jpeg.subarray(0, 30));
@@ -108,17 +109,17 @@ describe('bad input', () => {
         { id: 1, file_name: 'a.png', width: 20, height: 10 }, { id: 1, file_name: 'b.png', width: 20, height: 10 },
         { id: 2, file_name: 'missing.png', width: 20, height: 10 }, { id: 3, file_name: 'b.png', width: 30, height: 10 },
         { id: 4, file_name: 'trunc.png', width: 20, height: 10 }, { id: 5, file_name: 'trunc.jpg', width: 640, height: 480 },
-        { id: 6, file_name: 'b.png', width: 20, height: 10 },
+        { id: 6, file_name: 'c.png', width: 20, height: 10 },
       ],
       categories: [{ id: 1, name: 'x' }, { id: 1, name: 'dup' }],
       annotations: [
-        { id: 10, image_id: 1, category_id: 1, bbox: [1, 1, 5, 5] },
+        { id: 10, image_id: 1, category_id: 1, bbox: [1, 1, 5, 5], area: 25 },
         { id: 11, image_id: 99, category_id: 1, bbox: [1, 1, 5, 5] },
         { id: 12, image_id: 1, category_id: 7, bbox: [1, 1, 5, 5] },
         { id: 13, image_id: 1, category_id: 1, bbox: [1, 1, 5] },
         { id: 14, image_id: 1, category_id: 1, bbox: [1, 1, 0, 5] },
-        { id: 15, image_id: 1, category_id: 1, bbox: [15, 5, 10, 10] },
-        { id: 15, image_id: 6, category_id: 1, bbox: [0, 0, 3, 3] },
+        { id: 15, image_id: 1, category_id: 1, bbox: [15, 5, 10, 10], area: 100 },
+        { id: 15, image_id: 6, category_id: 1, bbox: [0, 0, 3, 3], area: 9 },
       ],
     };
     const v = validateCoco(j, 'bad.json', { imagesDir: dir, checkFiles: 'decode' });
@@ -169,10 +170,12 @@ describe('bad input', () => {
     // Header checks pass (the header is intact); decoding fails later.
     const ds = loadCoco(ann, { imagesDir: dir, checkFiles: 'header', log: () => undefined });
     assert.equal(ds.images.length, 2);
-    const bad: number[] = [];
-    const loader = new DataLoader(ds, { batchSize: 2, train: false, transform: { resize: { mode: 'square', size: 16 } }, onBadImage: (im) => bad.push(im.id) });
+    const warned: string[] = [];
+    // 1 bad image of 2 is 50%: allowed here, to see it skipped rather than stopping.
+    const loader = new DataLoader(ds, { batchSize: 2, train: false, transform: { resize: { mode: 'square', size: 16 } }, maxBadFraction: 0.5, warn: (m) => warned.push(m) });
     const batches = [...loader.batches(0)];
-    assert.deepEqual(bad, [2]);
+    assert.deepEqual([...loader.badImages.keys()], [2]);
+    assert.match(warned[0], /image id 2: .*bad\.png/);
     assert.equal(batches[0].shape[0], 1);
     assert.equal(batches[0].metas[0].id, 1);
   });

@@ -106,6 +106,38 @@ describe('trainer', function () {
     run.model.dispose();
   });
 
+  it('planted undecodable images: the run finishes, skipping and counting them per epoch; past 1% it stops with the list', async () => {
+    const d = tinyShapes();
+    const root = tmp();
+    fs.cpSync(d.root, root, { recursive: true });
+    // Truncated past the header: header checks pass, decoding fails mid-run.
+    const victims = ['000002.png', '000007.png'];
+    for (const v of victims) {
+      const f = path.join(root, 'train', v);
+      fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 200));
+    }
+    const cfg = (extra: string[]): Config => tinyConfig([`data.root=${root}`, 'data.workers=2', 'train.batchSize=2', 'train.epochs=2', ...extra]);
+    const dir = tmp();
+    const printed: string[] = [];
+    const run = prepareTraining(cfg(['data.maxBadFraction=0.2']), dir, undefined, (s) => printed.push(s));
+    await run.trainer.run();
+    // 12 images, 2 skipped, batch 2: 6 batches, each victim leaves a batch of 1 (or both share one).
+    const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const epochs = log.filter((r) => r.mode === 'epoch');
+    assert.equal(epochs.length, 2);
+    for (const e of epochs) {
+      assert.equal(e.bad_images, 2);
+      assert.equal(e.images, 10);
+      assert.deepEqual(e.bad_files.map((f: string) => path.basename(f)).sort(), victims);
+    }
+    assert.ok(printed.some((s) => /^epoch 1\/2 done: 10 images .* 2 image\(s\) skipped \(could not be decoded\): .*000002\.png/.test(s)), printed.join('\n'));
+    assert.ok(fs.existsSync(path.join(dir, 'last.safetensors')));
+    run.model.dispose();
+    const strict = prepareTraining(cfg([]), tmp(), undefined, quiet);
+    await assert.rejects(strict.trainer.run(), /[12] of the 12 images of epoch 1 could not be decoded \(more than 1\.0%\); stopping\. Fix or remove them[\s\S]*00000[27]\.png/);
+    strict.model.dispose();
+  });
+
   it('the built-in dataset is made once, and made again when the config asks for other options', () => {
     const dir = tmp();
     let c = loadConfig(undefined).config;
