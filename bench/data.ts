@@ -17,7 +17,7 @@ import { DataLoader } from '../data/loader';
 import { readImage } from '../data/image';
 import { validateCocoParallel } from '../data/validate';
 import { defaultWorkers } from '../data/image_check_pool';
-import { readJson } from '../eval/coco_data';
+import { readInstancesForBoxes } from '../data/instances_reader';
 import { TransformOptions } from '../data/transforms';
 import { writeResults } from './report';
 
@@ -39,7 +39,7 @@ async function loaderRate(t: TransformOptions, batch: number, workers: number): 
 }
 
 async function checkRate(workers: number): Promise<{ workers: number; imagesPerSec: number; train2017Minutes: number }> {
-  const json = readJson(ANN);
+  const json = readInstancesForBoxes(ANN);
   const t0 = process.hrtime.bigint();
   const v = await validateCocoParallel(json, ANN, { imagesDir: IMAGES, checkFiles: 'decode', workers });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -1,7 +1,7 @@
 /** `ghostdet data synth` and `ghostdet data check`. */
 import * as path from 'path';
 import { synthesize } from '../data/synthetic';
-import { readJson } from '../eval/coco_data';
+import { readInstancesForBoxes } from '../data/instances_reader';
 import { formatReport, validateCocoParallel } from '../data/validate';
 import { defaultWorkers } from '../data/image_check_pool';
 import { writeFileAtomic } from '../runtime/atomic_write';
@@ -18,7 +18,7 @@ export async function runCheck(a: { ann: string; images: string; json?: string; 
   const mode = a.headersOnly ? 'header' : 'decode';
   const workers = a.workers ?? defaultWorkers();
   const t0 = Date.now();
-  const json = readJson(a.ann);
+  const json = readInstancesForBoxes(a.ann);
   let bar: ReturnType<typeof progressBar> | undefined;
   const v = await validateCocoParallel(json, a.ann, {
     imagesDir: path.resolve(a.images), checkFiles: mode, workers,

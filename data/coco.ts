@@ -4,7 +4,7 @@
  * regions kept apart as ignore boxes. The label map (COCO's ids 1..90 → 0..79)
  * travels with every model trained on it.
  */
-import { readJson } from '../eval/coco_data';
+import { readInstancesForBoxes } from './instances_reader';
 import { formatReport, validateCoco, ValidateOptions, ValidationReport } from './validate';
 
 export interface LabelMap {
@@ -42,7 +42,7 @@ export interface LoadCocoOptions extends ValidateOptions {
 
 /** Reads, validates and indexes an instances json. Throws when the report is fatal. */
 export function loadCoco(annFile: string, o: LoadCocoOptions): CocoDataset {
-  const v = validateCoco(readJson(annFile), annFile, o);
+  const v = validateCoco(readInstancesForBoxes(annFile), annFile, o);
   if (v.report.problems.length) (o.log ?? ((m: string) => console.error(m)))(formatReport(v.report));
   if (v.report.fatal) throw new Error(`${annFile}: the dataset cannot be used (see the report above)`);
   const cats = [...v.categories].sort((a, b) => a.id - b.id);

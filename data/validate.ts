@@ -153,16 +153,16 @@ function readImages(rawImages: unknown[], imagesDir: string, p: Problems): { img
       return p.add('bad_record', `images[${i}]: needs a numeric id and a file_name`);
     }
     allImageIds.add(im.id);
-    const where = `images[${i}] (id ${im.id}, ${im.file_name})`;
-    if (imgById.has(im.id)) return p.add('duplicate_image_id', where);
+    const where = (): string => `images[${i}] (id ${im.id}, ${im.file_name})`;
+    if (imgById.has(im.id)) return p.add('duplicate_image_id', where());
     const file = path.resolve(imagesDir, im.file_name);
     const first = byFile.get(file);
-    if (first !== undefined) return p.add('duplicate_file_name', `${where}: the file of image id ${first} too`);
+    if (first !== undefined) return p.add('duplicate_file_name', `${where()}: the file of image id ${first} too`);
     byFile.set(file, im.id);
     const sized = isNum(im.width) && isNum(im.height) && im.width > 0 && im.height > 0;
     if (!sized) {
-      if (im.width !== undefined || im.height !== undefined) return p.add('bad_record', `${where}: width ${JSON.stringify(im.width)}, height ${JSON.stringify(im.height)} must be numbers > 0`);
-      p.add('image_size_missing', `${where}: no width/height`);
+      if (im.width !== undefined || im.height !== undefined) return p.add('bad_record', `${where()}: width ${JSON.stringify(im.width)}, height ${JSON.stringify(im.height)} must be numbers > 0`);
+      p.add('image_size_missing', `${where()}: no width/height`);
     }
     imgById.set(im.id, { id: im.id, file, width: sized ? (im.width as number) : 0, height: sized ? (im.height as number) : 0 });
   });
@@ -197,12 +197,13 @@ function applyFileResults(s: Structure, results: Map<number, FileCheckResult> | 
   }
 }
 
-function checkArea(a: Record<string, unknown>, w: number, h: number, where: string, p: Problems): void {
-  if (!isNum(a.area) || a.area <= 0) return p.add('bad_area', `${where}: area ${JSON.stringify(a.area)}`);
+function checkArea(a: Record<string, unknown>, w: number, h: number, where: () => string, p: Problems): void {
+  if (!isNum(a.area) || a.area <= 0) return p.add('bad_area', `${where()}: area ${JSON.stringify(a.area)}`);
   const box = w * h;
-  const hasSegmentation = Array.isArray(a.segmentation) ? a.segmentation.length > 0 : isObj(a.segmentation);
+  // `true`: present but not loaded (data/instances_reader.ts).
+  const hasSegmentation = Array.isArray(a.segmentation) ? a.segmentation.length > 0 : isObj(a.segmentation) || a.segmentation === true;
   if (a.area > AREA_RATIO * box || (!hasSegmentation && a.area * AREA_RATIO < box)) {
-    p.add('area_mismatch', `${where}: area ${a.area} vs box ${w}×${h} = ${+box.toFixed(2)}${hasSegmentation ? '' : ' (no segmentation)'}`);
+    p.add('area_mismatch', `${where()}: area ${a.area} vs box ${w}×${h} = ${+box.toFixed(2)}${hasSegmentation ? '' : ' (no segmentation)'}`);
   }
 }
 
@@ -210,29 +211,30 @@ function readAnnotations(s: Structure, p: Problems): CleanAnnotation[] {
   const annIds = new Set<number>();
   const annotations: CleanAnnotation[] = [];
   s.rawAnns.forEach((a, i) => {
-    const where = `annotations[${i}]${isObj(a) && a.id !== undefined ? ` (id ${String(a.id)})` : ''}`;
-    if (!isObj(a) || !isNum(a.image_id) || !isNum(a.category_id)) return p.add('bad_record', `${where}: needs numeric image_id and category_id`);
+    // Built only for a problem: at COCO scale (860k annotations) formatting every one costs seconds.
+    const where = (): string => `annotations[${i}]${isObj(a) && a.id !== undefined ? ` (id ${String(a.id)})` : ''}`;
+    if (!isObj(a) || !isNum(a.image_id) || !isNum(a.category_id)) return p.add('bad_record', `${where()}: needs numeric image_id and category_id`);
     if (isNum(a.id)) {
-      if (annIds.has(a.id)) p.add('duplicate_annotation_id', where);
+      if (annIds.has(a.id)) p.add('duplicate_annotation_id', where());
       annIds.add(a.id);
     }
     const b = a.bbox;
-    if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) return p.add('bad_bbox', `${where}: bbox ${JSON.stringify(b)} is not 4 finite numbers`);
-    if (!s.catIds.has(a.category_id)) return p.add('unknown_category', `${where}: category_id ${a.category_id}`);
+    if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) return p.add('bad_bbox', `${where()}: bbox ${JSON.stringify(b)} is not 4 finite numbers`);
+    if (!s.catIds.has(a.category_id)) return p.add('unknown_category', `${where()}: category_id ${a.category_id}`);
     const im = s.imgById.get(a.image_id);
     if (!im) {
       // Annotations of images skipped above are not reported twice.
-      if (!s.allImageIds.has(a.image_id)) p.add('unknown_image', `${where}: image_id ${a.image_id}`);
+      if (!s.allImageIds.has(a.image_id)) p.add('unknown_image', `${where()}: image_id ${a.image_id}`);
       return;
     }
-    if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1) return p.add('bad_iscrowd', `${where}: iscrowd ${JSON.stringify(a.iscrowd)} is not 0 or 1`);
+    if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1) return p.add('bad_iscrowd', `${where()}: iscrowd ${JSON.stringify(a.iscrowd)} is not 0 or 1`);
     const [x, y, w, h] = b as number[];
-    if (w <= 0 || h <= 0) return p.add('degenerate_bbox', `${where}: bbox [${b.join(', ')}] has width or height ≤ 0`);
+    if (w <= 0 || h <= 0) return p.add('degenerate_bbox', `${where()}: bbox [${b.join(', ')}] has width or height ≤ 0`);
     checkArea(a, w, h, where, p);
     const x1 = Math.max(0, x), y1 = Math.max(0, y), x2 = Math.min(im.width, x + w), y2 = Math.min(im.height, y + h);
     if (x1 !== x || y1 !== y || x2 !== x + w || y2 !== y + h) {
-      if (x2 <= x1 || y2 <= y1) return p.add('degenerate_bbox', `${where}: bbox [${b.join(', ')}] lies outside the ${im.width}×${im.height} image`);
-      p.add('bbox_outside_image', `${where}: bbox [${b.join(', ')}] clipped to the ${im.width}×${im.height} image`);
+      if (x2 <= x1 || y2 <= y1) return p.add('degenerate_bbox', `${where()}: bbox [${b.join(', ')}] lies outside the ${im.width}×${im.height} image`);
+      p.add('bbox_outside_image', `${where()}: bbox [${b.join(', ')}] clipped to the ${im.width}×${im.height} image`);
     }
     annotations.push({ imageId: a.image_id, categoryId: a.category_id, bbox: [x1, y1, x2 - x1, y2 - y1], iscrowd: a.iscrowd === 1 });
   });
