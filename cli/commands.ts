@@ -103,4 +103,25 @@ const convert: Register = (y) => y.command(
   async (a) => (await import('./convert')).runConvert({ input: a.input as string, output: a.output as string, key: a.key }),
 );
 
-export const commands: Register[] = [train, evaluate, predict, bench, info, cocoeval, convert, data];
+const exportCmd: Register = (y) => y.command(
+  'export',
+  'Write a static web page that runs a checkpoint in the browser (wasm or webgl), with the same model code and preprocessing',
+  (b) => cfg(b)
+    .option('checkpoint', { type: 'string', demandOption: true, describe: 'a ghostdet checkpoint (.safetensors)' })
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (index.html, app.js, model.json, weights, wasm files)' })
+    .option('score', { type: 'number', default: 0.3, describe: 'score threshold the page\'s slider starts at' }),
+  async (a) => (await import('./export')).runExport({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, out: a.out, score: a.score }),
+);
+
+const serve: Register = (y) => y.command(
+  'serve <dir>',
+  'Serve an exported page (static files; 127.0.0.1 unless --host is given)',
+  (b) => b
+    .positional('dir', { type: 'string', demandOption: true, describe: 'the folder ghostdet export wrote' })
+    .option('port', { type: 'number', default: 8080, describe: 'TCP port (0: any free port)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to bind; 0.0.0.0 exposes the page to the network' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'do not log requests' }),
+  async (a) => (await import('./serve')).runServe({ dir: a.dir as string, port: a.port, host: a.host, quiet: a.quiet }),
+);
+
+export const commands: Register[] = [train, evaluate, predict, bench, info, cocoeval, convert, exportCmd, serve, data];

@@ -1,14 +1,16 @@
-/** `ghostdet predict`: detections drawn on images (label index and score), optionally beside the ground truth. */
+/** `ghostdet predict`: detections drawn on images (class name and score), optionally beside the ground truth; SVG rasterised to PNG. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { tf } from '../runtime/tf';
 import { loadConfig } from '../configs/schema';
 import { readCheckpoint, restoreCheckpoint } from '../train/checkpoint';
 import { modelFor, transformOf } from '../train/run';
-import { encodePng, readImage, RgbImage } from '../data/image';
-import { transformImage } from '../data/transforms';
+import { encodePng, readImage } from '../data/image';
 import { loadCoco } from '../data/coco';
-import { colorOf, drawBox, drawText, sideBySide } from '../eval/visualize';
+import { detectImage } from '../detectors/detect_image';
+import { detectionsBody } from '../eval/detections_svg';
+import { svgDoc } from '../eval/svg';
+import { svgToPng } from '../eval/svg_png';
+import { writeFileAtomic } from '../runtime/atomic_write';
 import { setupBackend } from './setup_backend';
 
 export interface PredictArgs { backend?: string; config: string; set?: string[]; checkpoint: string; images: string[]; out: string; score: number; gt?: string }
@@ -26,23 +28,23 @@ export async function runPredict(a: PredictArgs): Promise<void> {
   fs.mkdirSync(a.out, { recursive: true });
   for (const file of a.images) {
     const img = readImage(file);
-    const t = transformImage(img, { id: 0, boxes: new Float32Array(0), ignore: new Float32Array(0) }, transformOf(config), false);
-    const dets = tf.tidy(() => model.predict(model.forward(tf.tensor4d(t.data, [1, t.padHeight, t.padWidth, 3])), [t.meta])[0] as unknown as tf.TensorContainer) as unknown as Array<{ box: [number, number, number, number]; score: number; label: number }>;
-    const canvas: RgbImage = { ...img, data: img.data.slice() };
+    const dets = detectImage(model, img, transformOf(config));
     const kept = dets.filter((d) => d.score >= a.score);
-    for (const d of kept) {
-      drawBox(canvas, d.box, colorOf(d.label));
-      drawText(canvas, `${d.label} ${d.score.toFixed(2)}`, d.box[0] + 3, d.box[1] + 3, colorOf(d.label));
-    }
-    let out = canvas;
+    const href = `data:image/png;base64,${encodePng(img).toString('base64')}`;
+    const w = img.width, h = img.height;
+    let body = detectionsBody({ width: w, height: h, imageHref: href, detections: kept, names: labels.names });
+    let width = w;
     const gtIm = gt?.images.find((im) => path.basename(im.file) === path.basename(file));
     if (gt && gtIm) {
-      const g: RgbImage = { ...img, data: img.data.slice() };
-      for (let i = 0; i < gtIm.labels.length; i++) drawBox(g, Array.from(gtIm.boxes.subarray(4 * i, 4 * i + 4)) as [number, number, number, number], colorOf(gtIm.labels[i]));
-      out = sideBySide(g, canvas);
+      const truth = Array.from(gtIm.labels, (l, i) => ({ box: Array.from(gtIm.boxes.subarray(4 * i, 4 * i + 4)) as [number, number, number, number], label: l }));
+      // Ground truth on the left, detections on the right, 8 px apart.
+      body = detectionsBody({ width: w, height: h, imageHref: href, detections: [], truth, names: labels.names }) + `<g transform="translate(${w + 8} 0)">${body}</g>`;
+      width = 2 * w + 8;
     }
+    const svg = svgDoc(width, h, body, '#fff');
     const dest = path.join(a.out, path.basename(file).replace(/\.[^.]+$/, '') + '.png');
-    fs.writeFileSync(dest, encodePng(out));
+    writeFileAtomic(dest.replace(/\.png$/, '.svg'), svg);
+    writeFileAtomic(dest, svgToPng(svg));
     console.log(`${dest}: ${kept.length} detections ≥ ${a.score} (${kept.map((d) => `${labels.names[d.label]} ${d.score.toFixed(2)}`).join(', ')})`);
   }
 }

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
+import { ImageKind, rgbaToRgb, sniff } from './pixels';
 
 export interface RgbImage {
   width: number;
@@ -15,24 +16,7 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-export type ImageKind = 'png' | 'jpeg';
-
-export function sniff(buf: Buffer): ImageKind | undefined {
-  if (buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47) return 'png';
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
-  return undefined;
-}
-
-/** RGBA → RGB, dropping alpha (COCO-style training ignores it). */
-function rgbaToRgb(rgba: Uint8Array | Buffer, n: number): Uint8Array {
-  const out = new Uint8Array(n * 3);
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    out[i * 3] = rgba[j];
-    out[i * 3 + 1] = rgba[j + 1];
-    out[i * 3 + 2] = rgba[j + 2];
-  }
-  return out;
-}
+export { sniff, ImageKind };
 
 /** Decodes PNG or JPEG bytes; `name` is used in errors. */
 export function decodeImage(buf: Buffer, name: string): RgbImage {

@@ -62,13 +62,14 @@ export interface StoredTensor {
 }
 
 /** Parses a safetensors buffer without decoding: each tensor's bytes as stored; `file` names it in errors. */
-export function parseSafetensorsBytes(buf: Buffer, file = '<buffer>'): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
+export function parseSafetensorsBytes(buf: Uint8Array, file = '<buffer>'): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new Error(`${file}: not a safetensors file (${buf.length} bytes)`);
-  const n = Number(buf.readBigUInt64LE(0));
+  // DataView and TextDecoder rather than Buffer methods: the browser page parses its weights with this too.
+  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
   if (n > buf.length - 8) throw new Error(`${file}: header length ${n} exceeds file size ${buf.length}`);
   let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
   } catch (e) {
     throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
   }
@@ -92,7 +93,7 @@ export function decodeStored(t: StoredTensor): RawTensor {
 }
 
 /** Parses a safetensors buffer; `file` names it in errors. */
-export function parseSafetensors(buf: Buffer, file = '<buffer>'): SafetensorsFile {
+export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): SafetensorsFile {
   const { tensors, metadata } = parseSafetensorsBytes(buf, file);
   return { tensors: new Map([...tensors].map(([k, t]) => [k, decodeStored(t)])), metadata };
 }

@@ -29,7 +29,7 @@ import { Trainer } from './trainer';
 import { Ema } from './ema';
 import { EmaHook } from './ema_hook';
 import { ModeSwitchHook } from './mode_switch_hook';
-import { writeCurvePng } from './curve_plot';
+import { writeCurve as writeCurveFiles } from './curve_svg';
 
 export interface DataPaths { trainAnn: string; trainImages: string; valAnn: string; valImages: string }
 
@@ -181,9 +181,7 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs, ema };
 }
 
-/** Writes the loss/mAP curve of this run. */
+/** Writes the loss/mAP curve of this run (curve.svg and curve.png). */
 export function writeCurve(run: TrainRun, workDir: string): string {
-  const file = path.join(workDir, 'curve.png');
-  writeCurvePng(file, run.log.records);
-  return file;
+  return writeCurveFiles(path.join(workDir, 'curve.png'), run.log.records);
 }

@@ -56,9 +56,13 @@ describe('trainer', function () {
     assert.deepEqual([ck.state.epoch, ck.state.iter], [2, 6]);
     assert.deepEqual(ck.state.labels?.names, ['circle', 'square', 'triangle']);
     assert.ok(ck.tensors.has('backbone.layer3.merge.1.weight'), 'PyTorch-style names');
-    // The curve: a 640×360 PNG with the loss (blue) and mAP (orange) lines drawn.
+    // The curve: SVG (one line per loss term, mAP, ticks, legend) rasterised to a 720×400 PNG with real fonts.
     const png = readImage(writeCurve(run, dir));
-    assert.deepEqual([png.width, png.height], [640, 360]);
+    assert.deepEqual([png.width, png.height], [720, 400]);
+    const svg = fs.readFileSync(path.join(dir, 'curve.svg'), 'utf8');
+    for (const name of ['loss', 'loss_cls', 'loss_bbox', 'val bbox mAP', 'iteration']) assert.ok(svg.includes(`>${name}</text>`), `legend or axis title "${name}"`);
+    assert.equal((svg.match(/<polyline/g) ?? []).length, 3, 'a line per loss term (mAP: one evaluation, a dot)');
+    assert.ok(svg.includes('fill="#ff7f0e"/>'), 'the single mAP point');
     const has = (rgb: number[]): boolean => png.data.some((_, i) => i % 3 === 0 && png.data[i] === rgb[0] && png.data[i + 1] === rgb[1] && png.data[i + 2] === rgb[2]);
     assert.ok(has([31, 119, 180]) && has([255, 127, 14]), 'loss and mAP lines');
     run.model.dispose();

@@ -1,0 +1,15 @@
+/**
+ * One image → detections in its original pixels: the transform of training
+ * and evaluation (resize, normalise, pad to the size divisor), forward,
+ * post-processing. `ghostdet predict` and the browser page both call this,
+ * so the page gives the detections the CLI gives.
+ */
+import { tf } from '../runtime/tf';
+import type { RgbImage } from '../data/image';
+import { transformImage, TransformOptions } from '../data/transforms';
+import type { Detection, Detector } from './detector';
+
+export function detectImage(model: Detector, img: RgbImage, transform: TransformOptions): Detection[] {
+  const t = transformImage(img, { id: 0, boxes: new Float32Array(0), ignore: new Float32Array(0) }, transform, false);
+  return tf.tidy(() => model.predict(model.forward(tf.tensor4d(t.data, [1, t.padHeight, t.padWidth, 3])), [t.meta])[0] as unknown as tf.TensorContainer) as unknown as Detection[];
+}

@@ -1,0 +1,19 @@
+/** What `ghostdet export` writes beside the weights (model.json) and the page reads back. */
+import type { ModelConfig } from '../detectors/build';
+import type { TransformOptions } from '../data/transforms';
+import type { LabelMap } from '../data/coco';
+
+export interface ExportMeta {
+  format: 'ghostdet-web-1';
+  /** The detector as built by `buildDetector` (numClasses from the label map). */
+  model: ModelConfig;
+  /** The same preprocessing as `ghostdet predict`. */
+  transform: TransformOptions;
+  labels: LabelMap;
+  /** Weights file beside it: BatchNorms already folded into their convolutions. */
+  weights: string;
+  /** The checkpoint and config it was made from, for the page's caption. */
+  source: { checkpoint: string; config: string; exportedAt: string };
+  /** Score threshold the slider starts at. */
+  scoreThr: number;
+}
