@@ -44,7 +44,7 @@ export async function runExport(a: ExportArgs): Promise<void> {
   const weights = serializeSafetensors(moduleStateDict(model), { ghostdet_export: 'bn-folded' });
   writeFileAtomic(path.join(a.out, 'weights.safetensors'), weights);
   const meta: ExportMeta = {
-    format: 'ghostdet-web-1', model: modelConfig, transform: transformOf(config), labels, weights: 'weights.safetensors',
+    format: 'ghostdet-web-1', config, model: modelConfig, transform: transformOf(config), labels, weights: 'weights.safetensors',
     source: { checkpoint: path.basename(a.checkpoint), config: path.basename(a.config), exportedAt: new Date().toISOString() },
     scoreThr: a.score,
   };

@@ -2,9 +2,12 @@
 import type { ModelConfig } from '../detectors/build';
 import type { TransformOptions } from '../data/transforms';
 import type { LabelMap } from '../data/coco';
+import type { Config } from '../configs/schema';
 
 export interface ExportMeta {
   format: 'ghostdet-web-1';
+  /** The whole resolved config the checkpoint was exported with (for reference; the page reads `model` and `transform`). */
+  config: Config;
   /** The detector as built by `buildDetector` (numClasses from the label map). */
   model: ModelConfig;
   /** The same preprocessing as `ghostdet predict`. */
