@@ -105,8 +105,8 @@ async function main(): Promise<void> {
   await dp?.stop();
   const file = writeResults('train', 'npm run bench:train', {
     backend: info,
-    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of runs after 2 warm-up steps; profile: one replica, wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile',
-    results: rows, profiles,
+    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; profile: one replica, wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile',
+    runs, results: rows, profiles,
   });
   console.error(`wrote ${file}`);
   model.dispose();
