@@ -5,7 +5,8 @@
  */
 import { tf } from '../runtime/tf';
 import { Layer } from './module';
-import { standardize } from './standardize';
+import { normAffine } from './norm_affine';
+import { NormAct } from '../runtime/norm_kernels';
 
 export class BatchNorm2d extends Layer {
   readonly weight: tf.Variable;
@@ -36,13 +37,13 @@ export class BatchNorm2d extends Layer {
     return this.trainForward(x);
   }
 
-  /** Batch statistics; the gradient is closed-form (see `standardize`). */
-  private trainForward(x: tf.Tensor4D): tf.Tensor4D {
+  /** Batch statistics; one fused kernel each way where the backend has it (see `normAffine`). */
+  private trainForward(x: tf.Tensor4D, act: NormAct = 'identity'): tf.Tensor4D {
     const c = x.shape[3];
-    const xHat = standardize(x, [0, 1, 2], this.eps, (mean, variance) => {
-      this.updateRunningStats(tf.reshape(mean, [c]), tf.reshape(variance, [c]), x.size / c);
+    return normAffine(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, {
+      groups: c, perSample: false, eps: this.eps, act,
+      onStats: (mean, variance) => this.updateRunningStats(mean, variance, x.size / c),
     });
-    return tf.add(tf.mul(xHat, this.weight), this.bias) as tf.Tensor4D;
   }
 
   private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
