@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const wasmStep = (byName.wasm as { trainStep128_batch2_ms?: number }).trainStep128_batch2_ms;
   const cpuStep = (byName.cpu as { trainStep128_batch2_ms?: number }).trainStep128_batch2_ms;
   const file = writeResults('backend', 'npm run bench:backend', {
-    note: 'median of N runs after 2 warm-up runs; wasm runs single-threaded under Node (the threaded build needs a blob: Worker, which Node refuses)',
+    note: 'median of N runs after 2 warm-up runs; wasm runs its threaded build with GHOSTDET_THREADS (default: every core) XNNPACK threads, see runtime/wasm_threads.ts',
     results,
     wasmSpeedupOverCpu_trainStep: wasmStep && cpuStep ? +(cpuStep / wasmStep).toFixed(1) : null,
   });

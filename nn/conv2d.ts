@@ -25,6 +25,8 @@ export interface Conv2dOptions {
 export class Conv2d extends Layer {
   /** Largest depthwise intermediate (elements) of the one-call grouped conv (32M floats = 128 MB). */
   static groupedViaDepthwiseMax = 32 * 2 ** 20;
+  /** Up to this many groups a grouped conv runs as one dense conv with a block-diagonal weight (G× the MACs). */
+  static groupedViaDenseMaxGroups = 8;
   readonly weight: tf.Variable;
   bias?: tf.Variable;
   readonly inChannels: number;
@@ -83,6 +85,7 @@ export class Conv2d extends Layer {
    */
   private groupedConv(x: tf.Tensor4D, pad: 'valid' | tf.backend_util.ExplicitPadding): tf.Tensor4D {
     const G = this.groups, gin = this.inChannels / G, gout = this.outChannels / G, k = this.kernelSize;
+    if (G <= Conv2d.groupedViaDenseMaxGroups) return tf.conv2d(x, this.blockDiagonalWeight(), this.stride, pad, 'NHWC', this.dilation);
     const [n, h, wIn] = x.shape;
     const outH = Math.floor((h + 2 * this.padding - this.dilation * (k - 1) - 1) / this.stride) + 1;
     const outW = Math.floor((wIn + 2 * this.padding - this.dilation * (k - 1) - 1) / this.stride) + 1;
@@ -95,6 +98,27 @@ export class Conv2d extends Layer {
     const w = tf.reshape(tf.transpose(tf.reshape(this.weight, [k, k, gin, G, gout]), [0, 1, 3, 2, 4]), [k, k, this.inChannels, gout]) as tf.Tensor4D;
     const z = tf.depthwiseConv2d(x, w, this.stride, pad, 'NHWC', this.dilation);
     return tf.reshape(tf.sum(tf.reshape(z, [n, outH, outW, G, gin, gout]), 4), [n, outH, outW, this.outChannels]) as tf.Tensor4D;
+  }
+
+  /**
+   * The grouped weight `[k, k, gin, G·gout]` as a dense `[k, k, G·gin, G·gout]`
+   * one, zero outside the diagonal blocks: tiled G times along the input axis,
+   * times a 0/1 mask, so values (and gradients, summed back over the tiles)
+   * are exact. With few groups the G× MACs of one dense conv, a single GEMM
+   * forward and backward, cost less than the depthwise route's grouped
+   * products and their sum.
+   */
+  private blockDiagonalWeight(): tf.Tensor4D {
+    const G = this.groups, gin = this.inChannels / G, gout = this.outChannels / G, k = this.kernelSize;
+    const mask = new Float32Array(k * k * this.inChannels * this.outChannels);
+    for (let t = 0; t < k * k; t++) {
+      for (let i = 0; i < this.inChannels; i++) {
+        const g = Math.floor(i / gin), row = (t * this.inChannels + i) * this.outChannels;
+        mask.fill(1, row + g * gout, row + (g + 1) * gout);
+      }
+    }
+    const tiled = tf.tile(this.weight, [1, 1, G, 1]);
+    return tf.mul(tiled, tf.tensor4d(mask, tiled.shape as [number, number, number, number])) as tf.Tensor4D;
   }
 
   /** Adds a zero bias if there is none (BN folding writes into it). */

@@ -9,6 +9,7 @@
 import * as os from 'os';
 import { tf } from './tf';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerThreadedWasm } from './wasm_threads';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -72,24 +73,50 @@ function nativeSeesGpu(): boolean {
   }
 }
 
-async function useWasm(): Promise<{ simd: boolean; threads: number }> {
-  // The threaded wasm build spawns its Worker from a blob: URL, which Node
-  // refuses (ERR_WORKER_PATH); pin the single-threaded SIMD build.
+/** XNNPACK threads when none are asked for: GHOSTDET_THREADS, else every core. */
+export function defaultThreads(): number {
+  const env = process.env.GHOSTDET_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`GHOSTDET_THREADS must be a whole number ≥ 1, got "${env}"`);
+    return n;
+  }
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+let wasmLoaderChosen = false;
+
+async function useWasm(threads: number, skipped: string[]): Promise<{ simd: boolean; threads: number }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  // tfjs's own loader can only start the single-threaded builds under Node
+  // (see wasm_threads.ts); with more than one thread we load the threaded one.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   registerWasmGradKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  // Once per process: replacing a started backend would drop its tensors.
+  if (threads > 1 && !wasmLoaderChosen) {
+    const restore = registerThreadedWasm(wasm, threads);
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+    } catch (e) {
+      restore();
+      skipped.push(`threaded wasm (${threads} threads): ${errorText(e)}; running single-threaded`);
+    }
+  }
+  wasmLoaderChosen = true;
+  if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   await tf.ready();
-  return { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: wasm.getThreadsCount() };
+  return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
 }
 
 /**
  * Selects and initialises a backend.
  * @param want `auto` tries tensorflow → wasm → cpu; any other name forces it and
  *   throws a message saying why when it is unavailable.
+ * @param threads XNNPACK threads on wasm (default `defaultThreads()`); 1 keeps
+ *   the single-threaded build, as data-parallel replicas do.
  */
-export async function initBackend(want: BackendName = 'auto'): Promise<BackendInfo> {
+export async function initBackend(want: BackendName = 'auto', threads = defaultThreads()): Promise<BackendInfo> {
   const skipped: string[] = [];
   if (want === 'auto' || want === 'tensorflow') {
     try {
@@ -103,7 +130,7 @@ export async function initBackend(want: BackendName = 'auto'): Promise<BackendIn
   }
   if (want === 'auto' || want === 'wasm') {
     try {
-      const w = await useWasm();
+      const w = await useWasm(threads, skipped);
       current = { name: 'wasm', pkg: '@tensorflow/tfjs-backend-wasm', ...w, skipped };
       return current;
     } catch (e) {
@@ -129,6 +156,7 @@ export function describeBackend(info: BackendInfo): string {
   if (info.name === 'tensorflow') s += info.gpu ? ', GPU visible' : ', no GPU visible: running on CPU';
   if (info.name === 'wasm') s += `, simd ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
   s += `; node ${process.version}, ${os.cpus().length} cores`;
-  if (info.skipped.length && info.name !== 'tensorflow') s += ' [tensorflow not installed: see README "GPU"]';
+  if (info.skipped.some((m) => m.startsWith('@tensorflow/tfjs-node')) && info.name !== 'tensorflow') s += ' [tensorflow not installed: see README "GPU"]';
+  for (const m of info.skipped.filter((t) => t.startsWith('threaded wasm'))) s += ` [${m}]`;
   return s;
 }

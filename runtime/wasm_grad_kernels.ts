@@ -118,6 +118,49 @@ function im2col(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
   return out;
 }
 
+/**
+ * The transpose of `im2col`, `[kh·kw·C, P]`: row (tap, c) holds that input
+ * channel under that kernel offset for every output pixel. Written directly
+ * (each write stream is one row, in order of p) rather than transposing cols.
+ */
+function im2colT(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
+  const heap = backend as unknown as HeapBackend;
+  const [n, h, w, c] = x.shape;
+  const P = n * g.outH * g.outW;
+  const out = heap.makeOutput([g.kh * g.kw * c, P], 'float32');
+  const src = heap.typedArrayFromHeap(x), dst = heap.typedArrayFromHeap(out);
+  for (let i = 0; i < g.kh; i++) {
+    for (let j = 0; j < g.kw; j++) {
+      const rows = (i * g.kw + j) * c;
+      let p = 0;
+      for (let b = 0; b < n; b++) {
+        for (let oy = 0; oy < g.outH; oy++) {
+          const y = oy * g.sh + i * g.dh - g.top;
+          const rowInside = y >= 0 && y < h;
+          const rowBase = (b * h + y) * w;
+          for (let ox = 0; ox < g.outW; ox++, p++) {
+            const xx = ox * g.sw + j * g.dw - g.left;
+            if (!rowInside || xx < 0 || xx >= w) {
+              for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = 0;
+              continue;
+            }
+            const s0 = (rowBase + xx) * c;
+            for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = src[s0 + q];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * dW = Σ_p cols[p]ᵀ·dY[p], a contraction over P, the row axis of both, so one
+ * side goes in transposed. wasm's matmul treats its second operand as fresh
+ * weights and packs it on every call (single-threaded, the dominant cost when
+ * it is the P × kh·kw·Cin cols), so the smaller of cols and dY is the second
+ * operand: usually dY, with colsᵀ first and dW coming out in filter layout.
+ */
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const backend = args.backend;
@@ -126,11 +169,21 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
   const [kh, kw, cin, cout] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
   const p = x.shape[0] * g.outH * g.outW;
+  const kc = kh * kw * cin;
+  if (kc >= cout) {
+    const colsT = im2colT(backend, x, g);
+    const colT3 = run(backend, 'Reshape', { x: colsT }, { shape: [1, kc, p] });
+    const dy3 = run(backend, 'Reshape', { x: dy }, { shape: [1, p, cout] });
+    const prod = run(backend, 'BatchMatMul', { a: colT3, b: dy3 }, { transposeA: false, transposeB: false });
+    const out = run(backend, 'Reshape', { x: prod }, { shape: [kh, kw, cin, cout] });
+    free(backend, colsT, colT3, dy3, prod);
+    return out;
+  }
   const dy2 = run(backend, 'Reshape', { x: dy }, { shape: [p, cout] });
   const dyT2 = run(backend, 'Transpose', { x: dy2 }, { perm: [1, 0] });
   const dyT = run(backend, 'Reshape', { x: dyT2 }, { shape: [1, cout, p] });
   const cols = im2col(backend, x, g);
-  const col = run(backend, 'Reshape', { x: cols }, { shape: [1, p, kh * kw * cin] });
+  const col = run(backend, 'Reshape', { x: cols }, { shape: [1, p, kc] });
   const prod = run(backend, 'BatchMatMul', { a: dyT, b: col }, { transposeA: false, transposeB: false });
   const r = run(backend, 'Reshape', { x: prod }, { shape: [cout, kh, kw, cin] });
   const out = run(backend, 'Transpose', { x: r }, { perm: [1, 2, 3, 0] });

@@ -30,7 +30,8 @@ let model: Detector | undefined;
 
 async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   if (msg.type === 'init') {
-    await initBackend(msg.backend);
+    // One thread per replica: the replicas are the parallelism.
+    await initBackend(msg.backend, 1);
     model = buildDetector(msg.model);
     return { type: 'ready' };
   }

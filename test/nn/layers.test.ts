@@ -33,21 +33,26 @@ describe('nn layers', () => {
     assert.ok(relErr(y.dataSync(), ref.dataSync()) < 1e-6);
   });
 
-  it('grouped Conv2d: the one-call depthwise path and the per-group path agree, values and gradients', () => {
+  it('grouped Conv2d: the dense block-diagonal, one-call depthwise and per-group paths agree, values and gradients', () => {
     const conv = new Conv2d({ inChannels: 6, outChannels: 9, kernelSize: 3, stride: 2, groups: 3 });
     const x = tf.tensor4d(seeded(2 * 7 * 9 * 6, 11), [2, 7, 9, 6]);
-    const run = (): Float32Array[] => {
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), 0.5)) as tf.Scalar, [conv.weight]);
-      return [value.dataSync() as Float32Array, grads[conv.weight.name].dataSync() as Float32Array, conv.forward(x).dataSync() as Float32Array];
+    const r = tf.tensor4d(seeded(2 * 4 * 5 * 9, 12), [2, 4, 5, 9]);
+    const run = (dense: number, viaDepthwise: number): Float32Array[] => {
+      const saved = [Conv2d.groupedViaDenseMaxGroups, Conv2d.groupedViaDepthwiseMax];
+      Conv2d.groupedViaDenseMaxGroups = dense;
+      Conv2d.groupedViaDepthwiseMax = viaDepthwise;
+      try {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(conv.forward(x), r)) as tf.Scalar, [conv.weight]);
+        const dx = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(conv.forward(xx as tf.Tensor4D), r)))(x);
+        return [value.dataSync() as Float32Array, grads[conv.weight.name].dataSync() as Float32Array, dx.dataSync() as Float32Array, conv.forward(x).dataSync() as Float32Array];
+      } finally {
+        [Conv2d.groupedViaDenseMaxGroups, Conv2d.groupedViaDepthwiseMax] = saved;
+      }
     };
-    const viaDepthwise = run();
-    const saved = Conv2d.groupedViaDepthwiseMax;
-    Conv2d.groupedViaDepthwiseMax = 0;
-    try {
-      const perGroup = run();
-      viaDepthwise.forEach((v, i) => assert.ok(relErr(v, perGroup[i]) < 1e-5, `output ${i}`));
-    } finally {
-      Conv2d.groupedViaDepthwiseMax = saved;
+    const perGroup = run(0, 0);
+    const paths = { dense: run(8, Conv2d.groupedViaDepthwiseMax), depthwise: run(0, Conv2d.groupedViaDepthwiseMax) };
+    for (const [name, got] of Object.entries(paths)) {
+      ['loss', 'dW', 'dx', 'output'].forEach((what, i) => assert.ok(relErr(got[i], perGroup[i]) < 1e-5, `${name} ${what}: ${relErr(got[i], perGroup[i])}`));
     }
   });
 
