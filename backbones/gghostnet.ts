@@ -47,8 +47,8 @@ export class RegNetBottleneck extends Layer {
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = tf.relu(this.bn1.forward(this.conv1.forward(x)));
-      h = tf.relu(this.bn2.forward(this.conv2.forward(h)));
+      let h = this.bn1.forwardRelu(this.conv1.forward(x));
+      h = this.bn2.forwardRelu(this.conv2.forward(h));
       h = this.bn3.forward(this.conv3.forward(h));
       return tf.relu(tf.add(h, this.downsample ? this.downsample.forward(x) : x)) as tf.Tensor4D;
     });
@@ -171,7 +171,7 @@ export class GGhostRegNet extends Backbone {
   }
 
   protected stem(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.relu(this.bn1.forward(this.conv1.forward(x))));
+    return tf.tidy(() => this.bn1.forwardRelu(this.conv1.forward(x)));
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {

@@ -158,7 +158,7 @@ export class GhostNet extends Backbone {
   }
 
   protected stem(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.relu(this.bn1.forward(this.convStem.forward(x))));
+    return tf.tidy(() => this.bn1.forwardRelu(this.convStem.forward(x)));
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {

@@ -105,7 +105,7 @@ export class ResNet extends Backbone {
   }
 
   protected stem(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.maxpool.forward(tf.relu(this.bn1.forward(this.conv1.forward(x)))));
+    return tf.tidy(() => this.maxpool.forward(this.bn1.forwardRelu(this.conv1.forward(x))));
   }
 
   protected classify(x: tf.Tensor4D): tf.Tensor2D {

@@ -29,7 +29,7 @@ class ConvNormAct extends Layer {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.relu(this.bn.forward(this.conv.forward(x))));
+    return tf.tidy(() => this.bn.forwardRelu(this.conv.forward(x)));
   }
 }
 
@@ -47,7 +47,7 @@ class SeparableConvNormAct extends Layer {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.relu(this.bn.forward(this.convPw.forward(this.convDw.forward(x)))));
+    return tf.tidy(() => this.bn.forwardRelu(this.convPw.forward(this.convDw.forward(x))));
   }
 }
 

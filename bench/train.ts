@@ -3,14 +3,19 @@
  * (configs/retinanet_gghost_cpu_shapes.json: RetinaNet + G-Ghost RegNetX-200MF,
  * GN head, batch 8) on random images with fixed boxes, at 128×128 and
  * 320×192 (W×H; `BENCH_SIZES=128x128` picks): forward + backward + AdamW per
- * step, with one replica and with the config's data-parallel workers. Each
- * size also gets where one step's time goes: wall time of forward + loss,
- * backward and optimizer, and the ten kernels with the largest share of
- * `tf.profile`'s kernel time. Writes bench/results/train.json.
+ * step, in two layouts of the same cores: one replica with every core as
+ * XNNPACK threads, and the config's data-parallel replicas with the cores
+ * shared out (what `ghostdet train` runs). A process picks its thread count
+ * once, so each layout runs in a child process of this one. Each size also
+ * gets where one step's time goes (threaded layout): wall time of forward +
+ * loss, backward and optimizer, and the ten kernels with the largest share
+ * of `tf.profile`'s kernel time. Writes bench/results/train.json.
  */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
-import { initBackend, describeBackend, BackendName } from '../runtime/backend';
+import { initBackend, describeBackend, defaultThreads, BackendName, BackendInfo } from '../runtime/backend';
 import { seedInit, Rng } from '../runtime/rng';
 import { buildDetector } from '../detectors/build';
 import { loadConfig } from '../configs/schema';
@@ -18,7 +23,7 @@ import { computeGrads, applyGrads, Gradients } from '../train/step';
 import { AdamW } from '../train/adamw';
 import { DataParallel } from '../train/data_parallel';
 import type { Batch } from '../data/loader';
-import { medianMs, writeResults } from './report';
+import { machine, medianMs, writeResults } from './report';
 
 function randomBatch(n: number, h: number, w: number): Batch {
   const rng = new Rng(n);
@@ -54,8 +59,11 @@ async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; top:
   return { totalKernelMs: +total.toFixed(1), top };
 }
 
-async function main(): Promise<void> {
-  const info = await initBackend((process.env.BENCH_BACKEND as BackendName | undefined) ?? 'auto');
+interface Layout { replicas: number; threads: number; profile: boolean }
+
+/** One layout, in this process: step times per size (and the profile when asked). */
+async function runLayout(layout: Layout): Promise<void> {
+  const info = await initBackend((process.env.BENCH_BACKEND as BackendName | undefined) ?? 'auto', layout.threads);
   console.error(describeBackend(info));
   const { config } = loadConfig(path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json'));
   const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -65,9 +73,8 @@ async function main(): Promise<void> {
   model.train();
   const vars = model.trainableVariables();
   const opt = new AdamW({ lr: 1e-4, weightDecay: 1e-4 });
-  const rows = [];
-  const profiles = [];
-  const dp = config.train.workers > 1 && info.name !== 'tensorflow' ? await DataParallel.start(config.train.workers, info.name, config.model) : undefined;
+  const dp = layout.replicas > 1 && info.name !== 'tensorflow' ? await DataParallel.start(layout.replicas, info.name, config.model) : undefined;
+  const emit = (o: Record<string, unknown>): void => console.log(`BENCH ${JSON.stringify(o)}`);
   for (const { w, h } of sizes()) {
     const batch = randomBatch(batchSize, h, w);
     const inputSize = `${w}x${h}`;
@@ -75,14 +82,12 @@ async function main(): Promise<void> {
     const apply = (g: Gradients): void => {
       applyGrads(vars, g.grads, g.losses.loss, opt, config.train.gradClip);
     };
-    const single = await medianMs(() => apply(computeGrads(lossFn, vars)), runs);
-    rows.push({ replicas: 1, batchSize, inputSize, stepMs: +single.toFixed(1), imagesPerSecond: +((batchSize * 1000) / single).toFixed(2) });
-    console.log(JSON.stringify(rows[rows.length - 1]));
-    if (dp) {
-      const ms = await medianMs(async () => apply(await dp.grads(model, vars, batch)), runs);
-      rows.push({ replicas: dp.replicas, batchSize, inputSize, stepMs: +ms.toFixed(1), imagesPerSecond: +((batchSize * 1000) / ms).toFixed(2) });
-      console.log(JSON.stringify(rows[rows.length - 1]));
-    }
+    const ms = dp
+      ? await medianMs(async () => apply(await dp.grads(model, vars, batch)), runs)
+      : await medianMs(() => apply(computeGrads(lossFn, vars)), runs);
+    const replicas = dp?.replicas ?? 1;
+    emit({ kind: 'step', replicas, threadsPerReplica: info.threads ?? 1, batchSize, inputSize, stepMs: +ms.toFixed(1), imagesPerSecond: +((batchSize * 1000) / ms).toFixed(2), backend: info });
+    if (!layout.profile) continue;
     const forwardMs = await medianMs(() => tf.tidy(() => tf.addN(Object.values(lossFn())).dataSync()), runs, 1);
     let gradsMs = 0, optMs = 0;
     for (let i = 0; i < runs; i++) {
@@ -94,22 +99,74 @@ async function main(): Promise<void> {
       optMs += Number(process.hrtime.bigint() - t1) / 1e6 / runs;
     }
     const kernels = await topKernels(() => apply(computeGrads(lossFn, vars)));
-    const profile = {
-      inputSize, replicas: 1,
+    emit({
+      kind: 'profile', inputSize, replicas: 1, threadsPerReplica: info.threads ?? 1,
       wallMs: { forwardAndLoss: +forwardMs.toFixed(1), backward: +Math.max(0, gradsMs - forwardMs).toFixed(1), optimizer: +optMs.toFixed(1) },
       ...kernels,
-    };
-    profiles.push(profile);
-    console.log(JSON.stringify(profile));
+    });
   }
   await dp?.stop();
+  model.dispose();
+}
+
+interface PytorchResults { machine: { cpu: string; cores: number }; torch: string; results: Array<{ inputSize: string; threads: number; imagesPerSecond: number }> }
+
+/**
+ * ghostdet's best layout per size against bench/pytorch/retinanet_gghost_step.py's
+ * figures, when that file was written on a machine with this CPU and core count.
+ */
+function pytorchRatios(steps: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const file = path.resolve(__dirname, '..', '..', 'bench', 'results', 'pytorch_train.json');
+  if (!fs.existsSync(file)) return [];
+  const pt = JSON.parse(fs.readFileSync(file, 'utf8')) as PytorchResults;
+  const m = machine();
+  if (pt.machine.cpu !== m.cpu || pt.machine.cores !== m.cores) {
+    console.error(`${file} comes from another machine (${pt.machine.cpu}, ${pt.machine.cores} cores): no ratio`);
+    return [];
+  }
+  return pt.results.flatMap((r) => {
+    const ours = steps.filter((s) => s.inputSize === r.inputSize);
+    if (!ours.length) return [];
+    const best = ours.reduce((a, b) => ((b.imagesPerSecond as number) > (a.imagesPerSecond as number) ? b : a));
+    return [{
+      inputSize: r.inputSize, pytorch: `torch ${pt.torch}, ${r.threads} threads`, pytorchImagesPerSecond: r.imagesPerSecond,
+      ghostdet: `${best.replicas} replica(s) × ${best.threadsPerReplica} thread(s)`, ghostdetImagesPerSecond: best.imagesPerSecond,
+      ratio: +((best.imagesPerSecond as number) / r.imagesPerSecond).toFixed(3),
+    }];
+  });
+}
+
+/** Runs each layout in a child process and collects its `BENCH {…}` lines. */
+function runChild(layout: Layout): Array<Record<string, unknown>> {
+  const out = execFileSync(process.execPath, [__filename], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20,
+    env: { ...process.env, BENCH_TRAIN_LAYOUT: JSON.stringify(layout) },
+  });
+  return out.split('\n').filter((l) => l.startsWith('BENCH ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
+}
+
+async function main(): Promise<void> {
+  if (process.env.BENCH_TRAIN_LAYOUT) return runLayout(JSON.parse(process.env.BENCH_TRAIN_LAYOUT) as Layout);
+  const { config } = loadConfig(path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json'));
+  const cores = defaultThreads();
+  const replicas = Math.max(1, config.train.workers);
+  const layouts: Layout[] = [{ replicas: 1, threads: cores, profile: true }];
+  if (replicas > 1) layouts.push({ replicas, threads: Math.max(1, Math.floor(cores / replicas)), profile: false });
+  const lines = layouts.flatMap((l) => runChild(l));
+  const steps = lines.filter((l) => l.kind === 'step');
+  for (const l of steps) console.log(JSON.stringify({ ...l, backend: undefined }));
+  const backend = steps[0]?.backend as BackendInfo | undefined;
+  const ratios = pytorchRatios(steps);
+  for (const r of ratios) console.log(JSON.stringify(r));
   const file = writeResults('train', 'npm run bench:train', {
-    backend: info,
-    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; profile: one replica, wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile',
-    runs, results: rows, profiles,
+    backend,
+    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)',
+    runs: Number(process.env.BENCH_RUNS ?? 5),
+    results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
+    profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),
+    pytorch: ratios.length ? { file: 'bench/results/pytorch_train.json', ratios } : 'not measured on this machine (see bench/pytorch/retinanet_gghost_step.py)',
   });
   console.error(`wrote ${file}`);
-  model.dispose();
 }
 
 main().catch((e) => {

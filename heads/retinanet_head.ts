@@ -46,7 +46,7 @@ export class RetinaHead extends Module {
       const m = parent.add(String(i), new Module());
       const conv = m.add('conv', new Conv2d({ inChannels: i === 0 ? o.inChannels : feat, outChannels: feat, kernelSize: 3, bias: !groups, init }));
       const gn = groups ? m.add('gn', new GroupNorm(groups, feat)) : undefined;
-      return (x) => tf.relu(gn ? gn.forward(conv.forward(x)) : conv.forward(x));
+      return (x) => (gn ? gn.forward(conv.forward(x), 'relu') : tf.relu(conv.forward(x)));
     };
     for (let i = 0; i < n; i++) {
       this.clsConvs.push(block(cls, i));

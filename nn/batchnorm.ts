@@ -37,6 +37,12 @@ export class BatchNorm2d extends Layer {
     return this.trainForward(x);
   }
 
+  /** relu(BN(x)): in training the ReLU runs inside the fused norm kernels (no extra pass either way). */
+  forwardRelu(x: tf.Tensor4D): tf.Tensor4D {
+    if (this.training && !this.folded) return this.trainForward(x, 'relu');
+    return tf.relu(this.forward(x));
+  }
+
   /** Batch statistics; one fused kernel each way where the backend has it (see `normAffine`). */
   private trainForward(x: tf.Tensor4D, act: NormAct = 'identity'): tf.Tensor4D {
     const c = x.shape[3];

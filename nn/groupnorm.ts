@@ -8,6 +8,7 @@
 import { tf } from '../runtime/tf';
 import { Layer } from './module';
 import { normAffine } from './norm_affine';
+import type { NormAct } from '../runtime/norm_kernels';
 
 export class GroupNorm extends Layer {
   readonly weight: tf.Variable;
@@ -20,8 +21,8 @@ export class GroupNorm extends Layer {
     this.bias = this.param('bias', tf.zeros([numChannels]));
   }
 
-  /** `[N, H, W, C]` → same shape; one fused kernel each way where the backend has it (see `normAffine`). */
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return normAffine(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, { groups: this.numGroups, perSample: true, eps: this.eps });
+  /** `[N, H, W, C]` → same shape (`act` 'relu': relu(GN(x)), inside the kernel); one fused kernel each way where the backend has it (see `normAffine`). */
+  forward(x: tf.Tensor4D, act: NormAct = 'identity'): tf.Tensor4D {
+    return normAffine(x, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, { groups: this.numGroups, perSample: true, eps: this.eps, act });
   }
 }

@@ -13,6 +13,7 @@
  * M = N·H·W, G = C; GroupNorm is B = N, M = H·W.
  */
 import { tf } from './tf';
+import { storage } from './kernel_storage';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -30,44 +31,6 @@ export interface NormAttrs {
   groups: number;
   eps: number;
   act: NormAct;
-}
-
-/** Float32 storage of the two backends that keep it in JS-visible memory. */
-interface Storage {
-  read(t: TensorInfo): Float32Array;
-  /** Allocates every output first: a wasm allocation can grow (and detach) the heap. */
-  alloc(shapes: number[][]): { infos: TensorInfo[]; views: () => Float32Array[] };
-}
-
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-interface CpuLike {
-  data: { get(id: tf.DataId): { values: tf.backend_util.BackendValues } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
-}
-
-function storage(backend: Backend, name: 'wasm' | 'cpu'): Storage {
-  if (name === 'wasm') {
-    const w = backend as unknown as WasmLike;
-    return {
-      read: (t) => w.typedArrayFromHeap(t),
-      alloc: (shapes) => {
-        const infos = shapes.map((s) => w.makeOutput(s, 'float32'));
-        return { infos, views: () => infos.map((i) => w.typedArrayFromHeap(i)) };
-      },
-    };
-  }
-  const c = backend as unknown as CpuLike;
-  return {
-    read: (t) => c.data.get(t.dataId).values as Float32Array,
-    alloc: (shapes) => {
-      const arrays = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
-      const infos = shapes.map((s, i) => c.makeTensorInfo(s, 'float32', arrays[i]));
-      return { infos, views: () => arrays };
-    },
-  };
 }
 
 /** Per (b, c) sums of `f(x)` over M, into `acc[b·C + c]`. */

@@ -1,9 +1,11 @@
 /**
  * AdamW (Loshchilov & Hutter) as `torch.optim.AdamW`: p ← p·(1 − lr·wd), then
- * the Adam step with bias-corrected moments.
+ * the Adam step with bias-corrected moments. On wasm and cpu each tensor's
+ * update is one kernel (`runtime/optimizer_kernels.ts`); elsewhere tfjs ops.
  */
 import { tf } from '../runtime/tf';
 import type { Optimizer, OptimizerState } from './optimizer';
+import { ADAMW_UPDATE, AdamWAttrs, optimizerKernelsHere } from '../runtime/optimizer_kernels';
 
 export interface AdamWOptions {
   lr: number;
@@ -36,20 +38,29 @@ export class AdamW implements Optimizer {
     this.lrMult = o.lrMult ?? new Map();
   }
 
-  step(vars: tf.Variable[], grads: tf.Tensor[]): void {
+  step(vars: tf.Variable[], grads: tf.Tensor[], gradScale = 1): void {
     this.t++;
     const bc1 = 1 - this.b1 ** this.t, bc2 = 1 - this.b2 ** this.t;
+    const fused = optimizerKernelsHere();
     tf.tidy(() => {
       vars.forEach((p, i) => {
-        const g = grads[i];
+        const g = !fused && gradScale !== 1 ? tf.mul(grads[i], gradScale) : grads[i];
         if (!this.m.has(p)) {
           this.m.set(p, tf.variable(tf.zerosLike(p), false));
           this.v.set(p, tf.variable(tf.zerosLike(p), false));
         }
         const m = this.m.get(p)!, v = this.v.get(p)!;
+        const lr = this.lr * (this.lrMult.get(p) ?? 1);
+        if (fused) {
+          const attrs: AdamWAttrs = { lr, beta1: this.b1, beta2: this.b2, eps: this.eps, decay: this.wd && !this.noDecay.has(p) ? 1 - lr * this.wd : 1, bc1, bc2, gradScale };
+          const [p2, m2, v2] = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          m.assign(m2);
+          v.assign(v2);
+          p.assign(p2);
+          return;
+        }
         m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
         v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
-        const lr = this.lr * (this.lrMult.get(p) ?? 1);
         const decayed = this.wd && !this.noDecay.has(p) ? tf.mul(p, 1 - lr * this.wd) : p;
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), this.eps);
         p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));

@@ -1,13 +1,16 @@
 /**
- * Data-parallel gradients over worker threads. wasm and cpu run one thread
- * each under Node, so on a 2-core machine a second replica nearly doubles
- * training throughput: each step the batch is split by images, the workers get
+ * Data-parallel gradients over worker threads. XNNPACK threads speed up only
+ * the convolutions and matmuls; replicas also run the JS kernels (norms,
+ * im2col) and the tape in parallel, so on 2 cores two single-threaded replicas
+ * train faster than one replica with two threads (`npm run bench:train`
+ * measures both). Each step the batch is split by images, the workers get
  * the current weights and their share, the main thread computes its own share
  * meanwhile, and the gradients are averaged (as DDP averages per-GPU gradients).
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { tf } from '../runtime/tf';
+import { backendInfo } from '../runtime/backend';
 import type { BackendName } from '../runtime/backend';
 import type { ModelConfig } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
@@ -29,7 +32,7 @@ export class DataParallel {
     for (let i = 1; i < n; i++) {
       const w = new Worker(path.join(__dirname, 'grad_worker.js'));
       dp.workers.push(w);
-      await dp.call(w, { type: 'init', backend, model });
+      await dp.call(w, { type: 'init', backend, model, threads: mainThreads() });
     }
     return dp;
   }
@@ -106,5 +109,14 @@ export class DataParallel {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
+  }
+}
+
+/** Each worker replica gets as many XNNPACK threads as the main one (its share of the cores). */
+function mainThreads(): number {
+  try {
+    return backendInfo().threads ?? 1;
+  } catch {
+    return 1;
   }
 }

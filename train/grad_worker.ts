@@ -13,7 +13,8 @@ import type { Detector } from '../detectors/detector';
 import type { Target } from '../data/loader';
 import { computeGrads } from './step';
 
-export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig }
+/** `threads`: XNNPACK threads of this replica (the main replica's share of the cores). */
+export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig; threads: number }
 export interface WorkerStep {
   type: 'step';
   /** Every parameter and buffer, in `namedTensors()` order. */
@@ -30,8 +31,7 @@ let model: Detector | undefined;
 
 async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   if (msg.type === 'init') {
-    // One thread per replica: the replicas are the parallelism.
-    await initBackend(msg.backend, 1);
+    await initBackend(msg.backend, msg.threads);
     model = buildDetector(msg.model);
     return { type: 'ready' };
   }

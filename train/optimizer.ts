@@ -11,7 +11,8 @@ export interface OptimizerState {
 export interface Optimizer {
   /** Learning rate used by the next `step` (schedules set it). */
   lr: number;
-  step(vars: tf.Variable[], grads: tf.Tensor[]): void;
+  /** `gradScale` multiplies every gradient first (norm clipping), inside the update's own pass where it can. */
+  step(vars: tf.Variable[], grads: tf.Tensor[], gradScale?: number): void;
   state(names: Map<tf.Variable, string>): OptimizerState;
   restore(s: OptimizerState, byName: Map<string, tf.Variable>): void;
   dispose(): void;

@@ -32,10 +32,10 @@ export class Sgd implements Optimizer {
   }
 
   /** Applies one update; `grads` is aligned with `vars` and is not disposed here. */
-  step(vars: tf.Variable[], grads: tf.Tensor[]): void {
+  step(vars: tf.Variable[], grads: tf.Tensor[], gradScale = 1): void {
     tf.tidy(() => {
       vars.forEach((p, i) => {
-        let g = grads[i];
+        let g = gradScale === 1 ? grads[i] : tf.mul(grads[i], gradScale);
         if (this.weightDecay && !this.noDecay.has(p)) g = tf.add(g, tf.mul(p, this.weightDecay));
         if (this.momentum) {
           const buf = this.buffers.get(p);

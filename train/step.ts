@@ -6,6 +6,7 @@
  * gradients from several replicas in between.
  */
 import { tf } from '../runtime/tf';
+import { sumOfSquares } from '../runtime/optimizer_kernels';
 import type { Optimizer } from './optimizer';
 
 export interface StepResult {
@@ -42,16 +43,10 @@ export function computeGrads(lossFn: () => Record<string, tf.Scalar>, vars: tf.V
 export function applyGrads(vars: tf.Variable[], grads: Array<tf.Tensor | undefined>, lossValue: number, opt: Optimizer, maxGradNorm?: number): number {
   const used = vars.filter((_, i) => grads[i]);
   const list = grads.filter((g): g is tf.Tensor => g !== undefined);
-  const gradNorm = list.length ? tf.tidy(() => Math.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))).dataSync()[0])) : 0;
+  const gradNorm = Math.sqrt(sumOfSquares(list));
   if (Number.isFinite(lossValue) && Number.isFinite(gradNorm)) {
     const scale = maxGradNorm && gradNorm > maxGradNorm ? maxGradNorm / (gradNorm + 1e-6) : 1;
-    if (scale !== 1) {
-      const clipped = list.map((g) => tf.mul(g, scale));
-      opt.step(used, clipped);
-      tf.dispose(clipped);
-    } else {
-      opt.step(used, list);
-    }
+    opt.step(used, list, scale);
   }
   tf.dispose(list);
   return gradNorm;

@@ -1,0 +1,97 @@
+/**
+ * One-pass optimizer kernels for wasm and cpu. Composed from tfjs ops, an
+ * AdamW update is ~10 kernel calls and as many passes per parameter tensor,
+ * and the global gradient norm two more per tensor; with ~200 tensors the
+ * calls themselves cost more than the arithmetic. Here: one call per tensor
+ * for the update, one call for the norm of all of them.
+ */
+import { tf } from './tf';
+import { storage } from './kernel_storage';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+
+export const ADAMW_UPDATE = 'GhostdetAdamWUpdate';
+export const SUM_OF_SQUARES = 'GhostdetSumOfSquares';
+export const OPTIMIZER_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+
+/** `torch.optim.AdamW`'s step for one tensor, with the gradient scaled first (clipping). */
+export interface AdamWAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1 − lr·weight_decay (1 where the tensor takes no decay). */
+  decay: number;
+  /** 1 − beta1^t and 1 − beta2^t. */
+  bc1: number;
+  bc2: number;
+  gradScale: number;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap };
+
+function adamwKernel(name: 'wasm' | 'cpu') {
+  return (args: KernelArgs): TensorInfo[] => {
+    const { p, g, m, v } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as unknown as AdamWAttrs;
+    const st = storage(args.backend, name);
+    const out = st.alloc([p.shape, p.shape, p.shape]);
+    const ps = st.read(p), gs = st.read(g), ms = st.read(m), vs = st.read(v);
+    const [p2, m2, v2] = out.views();
+    const step = a.lr / a.bc1, sqrtBc2 = Math.sqrt(a.bc2);
+    for (let i = 0; i < ps.length; i++) {
+      const gi = gs[i] * a.gradScale;
+      // Rounded to float32 at each stored value, as the composed ops round.
+      const mi = Math.fround(a.beta1 * ms[i] + (1 - a.beta1) * gi);
+      const vi = Math.fround(a.beta2 * vs[i] + (1 - a.beta2) * gi * gi);
+      m2[i] = mi;
+      v2[i] = vi;
+      p2[i] = ps[i] * a.decay - step * (mi / (Math.sqrt(vi) / sqrtBc2 + a.eps));
+    }
+    return out.infos;
+  };
+}
+
+function sumOfSquaresKernel(name: 'wasm' | 'cpu') {
+  return (args: KernelArgs): TensorInfo => {
+    const st = storage(args.backend, name);
+    const out = st.alloc([[]]);
+    let s = 0;
+    for (const t of Object.values(args.inputs)) {
+      const x = st.read(t as TensorInfo);
+      for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+    }
+    out.views()[0][0] = s;
+    return out.infos[0];
+  };
+}
+
+let registered = false;
+
+/** Registers the optimizer kernels for wasm and cpu (idempotent). */
+export function registerOptimizerKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const name of OPTIMIZER_KERNEL_BACKENDS) {
+    tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: name, kernelFunc: adamwKernel(name) as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: SUM_OF_SQUARES, backendName: name, kernelFunc: sumOfSquaresKernel(name) as unknown as tf.KernelFunc });
+  }
+}
+
+/** Whether the current backend runs these kernels. */
+export function optimizerKernelsHere(): boolean {
+  registerOptimizerKernels();
+  return (OPTIMIZER_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend());
+}
+
+/** Σ x² over every element of every tensor, as one kernel call where it can (float64 accumulation). */
+export function sumOfSquares(ts: tf.Tensor[]): number {
+  if (!ts.length) return 0;
+  if (!optimizerKernelsHere()) return tf.tidy(() => tf.addN(ts.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+  const inputs = Object.fromEntries(ts.map((t, i) => [`t${i}`, t]));
+  const r = tf.engine().runKernel(SUM_OF_SQUARES, inputs) as tf.Tensor;
+  const s = r.dataSync()[0];
+  r.dispose();
+  return s;
+}
