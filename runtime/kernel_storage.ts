@@ -46,3 +46,21 @@ export function storage(backend: Backend, name: 'wasm' | 'cpu'): Storage {
   };
 }
 
+
+/** The backends these kernels run on. */
+export const JS_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+export type JsKernelBackend = (typeof JS_KERNEL_BACKENDS)[number];
+
+/** Kernel name → a kernel function for a given backend (its storage differs). */
+export type JsKernelFactories = Record<string, (backend: JsKernelBackend) => unknown>;
+
+const registeredNames = new Set<string>();
+
+/** Registers each kernel on wasm and cpu, once per process. */
+export function registerJsKernels(kernels: JsKernelFactories): void {
+  for (const [kernelName, make] of Object.entries(kernels)) {
+    if (registeredNames.has(kernelName)) continue;
+    registeredNames.add(kernelName);
+    for (const backendName of JS_KERNEL_BACKENDS) tf.registerKernel({ kernelName, backendName, kernelFunc: make(backendName) as tf.KernelFunc });
+  }
+}

@@ -13,7 +13,7 @@
  * M = N·H·W, G = C; GroupNorm is B = N, M = H·W.
  */
 import { tf } from './tf';
-import { storage } from './kernel_storage';
+import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -174,17 +174,10 @@ function backwardKernel(backendName: 'wasm' | 'cpu') {
   };
 }
 
-let registered = false;
-
 /** Backends the fused kernels run on (others compose tfjs ops). */
-export const NORM_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+export const NORM_KERNEL_BACKENDS = JS_KERNEL_BACKENDS;
 
 /** Registers the fused norm kernels for wasm and cpu (idempotent). */
 export function registerNormKernels(): void {
-  if (registered) return;
-  registered = true;
-  for (const name of NORM_KERNEL_BACKENDS) {
-    tf.registerKernel({ kernelName: NORM_AFFINE, backendName: name, kernelFunc: forwardKernel(name) as unknown as tf.KernelFunc });
-    tf.registerKernel({ kernelName: NORM_AFFINE_GRAD, backendName: name, kernelFunc: backwardKernel(name) as unknown as tf.KernelFunc });
-  }
+  registerJsKernels({ [NORM_AFFINE]: forwardKernel, [NORM_AFFINE_GRAD]: backwardKernel });
 }

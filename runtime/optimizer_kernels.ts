@@ -6,14 +6,14 @@
  * for the update, one call for the norm of all of them.
  */
 import { tf } from './tf';
-import { storage } from './kernel_storage';
+import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
 
 export const ADAMW_UPDATE = 'GhostdetAdamWUpdate';
 export const SUM_OF_SQUARES = 'GhostdetSumOfSquares';
-export const OPTIMIZER_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
+export const OPTIMIZER_KERNEL_BACKENDS = JS_KERNEL_BACKENDS;
 
 /** `torch.optim.AdamW`'s step for one tensor, with the gradient scaled first (clipping). */
 export interface AdamWAttrs {
@@ -67,16 +67,9 @@ function sumOfSquaresKernel(name: 'wasm' | 'cpu') {
   };
 }
 
-let registered = false;
-
 /** Registers the optimizer kernels for wasm and cpu (idempotent). */
 export function registerOptimizerKernels(): void {
-  if (registered) return;
-  registered = true;
-  for (const name of OPTIMIZER_KERNEL_BACKENDS) {
-    tf.registerKernel({ kernelName: ADAMW_UPDATE, backendName: name, kernelFunc: adamwKernel(name) as unknown as tf.KernelFunc });
-    tf.registerKernel({ kernelName: SUM_OF_SQUARES, backendName: name, kernelFunc: sumOfSquaresKernel(name) as unknown as tf.KernelFunc });
-  }
+  registerJsKernels({ [ADAMW_UPDATE]: adamwKernel, [SUM_OF_SQUARES]: sumOfSquaresKernel });
 }
 
 /** Whether the current backend runs these kernels. */
