@@ -5,8 +5,8 @@
  * Composed from tfjs ops, a training BatchNorm or GroupNorm costs ~15 kernel
  * calls and full passes over the activation, and on wasm every `Mean`/`Sum`
  * over the leading axes of NHWC first transposes the whole tensor. Here the
- * forward reads x three times (mean, variance, output) and the backward twice
- * (two per-channel sums, then dx), in float64.
+ * forward reads x twice (Σx and Σx² in one pass, then the output) and the
+ * backward twice (two per-channel sums, then dx), accumulating in float64.
  *
  * Layout: x is viewed as `[B, M, C]` with channels split into G groups of
  * C/G; statistics are per (b, group) over M·C/G values. BatchNorm is B = 1,
@@ -33,31 +33,51 @@ export interface NormAttrs {
   act: NormAct;
 }
 
-/** Per (b, c) sums of `f(x)` over M, into `acc[b·C + c]`. */
-function channelSums(x: Float32Array, a: NormAttrs, bi: number, acc: Float64Array, sub?: Float64Array): void {
+/** Per-channel Σx and Σx² of sample `bi` (float64: float32 inputs lose nothing to E[x²] − E[x]² at these sizes). */
+function channelMoments(x: Float32Array, a: NormAttrs, bi: number, sum: Float64Array, sumSq: Float64Array): void {
   const { m, c } = a;
-  const base = bi * m * c;
-  acc.fill(0, bi * c, bi * c + c);
-  for (let i = 0; i < m; i++) {
-    const off = base + i * c;
-    if (sub) {
-      for (let j = 0; j < c; j++) {
-        const d = x[off + j] - sub[j];
-        acc[bi * c + j] += d * d;
-      }
-    } else {
-      for (let j = 0; j < c; j++) acc[bi * c + j] += x[off + j];
+  sum.fill(0);
+  sumSq.fill(0);
+  for (let i = 0, off = bi * m * c; i < m; i++, off += c) {
+    for (let j = 0; j < c; j++) {
+      const v = x[off + j];
+      sum[j] += v;
+      sumSq[j] += v * v;
     }
   }
 }
 
-/** Σ over each group's channels of `acc[b·C + c]`, divided by the group's count, spread back per channel. */
-function groupMeans(acc: Float64Array, a: NormAttrs, bi: number, out: Float64Array): void {
+/** Per channel, the mean and biased variance of its group (sums over the group's channels). */
+function groupStats(sum: Float64Array, sumSq: Float64Array, a: NormAttrs, mean: Float64Array, variance: Float64Array): void {
   const cg = a.c / a.groups, count = a.m * cg;
   for (let g = 0; g < a.groups; g++) {
-    let s = 0;
-    for (let j = g * cg; j < (g + 1) * cg; j++) s += acc[bi * a.c + j];
-    for (let j = g * cg; j < (g + 1) * cg; j++) out[j] = s / count;
+    let s = 0, q = 0;
+    for (let j = g * cg; j < (g + 1) * cg; j++) {
+      s += sum[j];
+      q += sumSq[j];
+    }
+    const mu = s / count;
+    const v = Math.max(0, q / count - mu * mu);
+    for (let j = g * cg; j < (g + 1) * cg; j++) {
+      mean[j] = mu;
+      variance[j] = v;
+    }
+  }
+}
+
+/** y = x·scale + shift over sample `bi`, with ReLU as a multiply by (v > 0): no branch to mispredict. */
+function applyAffine(x: Float32Array, y: Float32Array, a: NormAttrs, bi: number, scale: Float64Array, shift: Float64Array): void {
+  const { m, c } = a;
+  const relu = a.act === 'relu';
+  for (let i = 0, off = bi * m * c; i < m; i++, off += c) {
+    if (relu) {
+      for (let j = 0; j < c; j++) {
+        const v = x[off + j] * scale[j] + shift[j];
+        y[off + j] = v * +(v > 0);
+      }
+    } else {
+      for (let j = 0; j < c; j++) y[off + j] = x[off + j] * scale[j] + shift[j];
+    }
   }
 }
 
@@ -66,20 +86,16 @@ function forwardKernel(backendName: 'wasm' | 'cpu') {
     const { x, gamma, beta } = args.inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
     const a = args.attrs as unknown as NormAttrs;
     const st = storage(args.backend, backendName);
-    const { b, m, c, groups } = a;
+    const { b, c, groups } = a;
     const out = st.alloc([x.shape, [b * groups], [b * groups], [b * groups]]);
     const xs = st.read(x), gs = st.read(gamma), bs = st.read(beta);
     const [y, meanOut, invOut, varOut] = out.views();
-    const acc = new Float64Array(b * c), mu = new Float64Array(c), vr = new Float64Array(c);
+    const sum = new Float64Array(c), sumSq = new Float64Array(c), mu = new Float64Array(c), vr = new Float64Array(c);
     const scale = new Float64Array(c), shift = new Float64Array(c);
     const cg = c / groups;
-    const relu = a.act === 'relu';
     for (let bi = 0; bi < b; bi++) {
-      channelSums(xs, a, bi, acc);
-      groupMeans(acc, a, bi, mu);
-      // Two passes (mean, then squared deviations) as PyTorch: E[x²] − E[x]² cancels badly.
-      channelSums(xs, a, bi, acc, mu);
-      groupMeans(acc, a, bi, vr);
+      channelMoments(xs, a, bi, sum, sumSq);
+      groupStats(sum, sumSq, a, mu, vr);
       for (let j = 0; j < c; j++) {
         const inv = 1 / Math.sqrt(vr[j] + a.eps);
         scale[j] = gs[j] * inv;
@@ -90,23 +106,18 @@ function forwardKernel(backendName: 'wasm' | 'cpu') {
         varOut[bi * groups + g] = vr[g * cg];
         invOut[bi * groups + g] = 1 / Math.sqrt(vr[g * cg] + a.eps);
       }
-      const base = bi * m * c;
-      for (let i = 0; i < m; i++) {
-        const off = base + i * c;
-        for (let j = 0; j < c; j++) {
-          const v = xs[off + j] * scale[j] + shift[j];
-          y[off + j] = relu && v < 0 ? 0 : v;
-        }
-      }
+      applyAffine(xs, y, a, bi, scale, shift);
     }
     return out.infos;
   };
 }
 
 /**
- * dβ = Σ dy', dγ = Σ dy'·x̂ and, per group with count n,
- * dx = σ⁻¹·(γ·dy' − Σ_g γ·dy'/n − x̂·Σ_g γ·dy'·x̂/n), where dy' is dy masked
- * by the activation. dx is then k1·dy' + k2·x + k3 with per-channel k.
+ * With dy' = dy masked by the activation and, per group of count n,
+ * dβ = Σ dy', dγ = Σ dy'·x̂ and
+ * dx = σ⁻¹·(γ·dy' − Σ_g γ·dy'/n − x̂·Σ_g γ·dy'·x̂/n) = k1·dy' + k2·x + k3
+ * with per-channel k. Σ dy'·x̂ = σ⁻¹·(Σ dy'·x − μ·Σ dy'), so the first pass
+ * reads only dy and x; the mask is x·scale + shift > 0, the forward's own test.
  */
 function backwardKernel(backendName: 'wasm' | 'cpu') {
   return (args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo[] => {
@@ -120,35 +131,36 @@ function backwardKernel(backendName: 'wasm' | 'cpu') {
     const [dx, dGamma, dBeta] = out.views();
     const cg = c / groups, count = m * cg;
     const relu = a.act === 'relu';
-    const mu = new Float64Array(c), inv = new Float64Array(c);
-    const s1 = new Float64Array(c), s2 = new Float64Array(c), dg = new Float64Array(c), db = new Float64Array(c);
+    const mu = new Float64Array(c), inv = new Float64Array(c), scale = new Float64Array(c), shift = new Float64Array(c);
+    const s1 = new Float64Array(c), sx = new Float64Array(c), s2 = new Float64Array(c), dg = new Float64Array(c), db = new Float64Array(c);
     const k1 = new Float64Array(c), k2 = new Float64Array(c), k3 = new Float64Array(c);
     for (let bi = 0; bi < b; bi++) {
       for (let j = 0; j < c; j++) {
         mu[j] = ms[bi * groups + ((j / cg) | 0)];
         inv[j] = is[bi * groups + ((j / cg) | 0)];
+        scale[j] = gs[j] * inv[j];
+        shift[j] = bs[j] - mu[j] * scale[j];
       }
       s1.fill(0);
-      s2.fill(0);
-      const base = bi * m * c;
-      for (let i = 0; i < m; i++) {
-        const off = base + i * c;
+      sx.fill(0);
+      for (let i = 0, off = bi * m * c; i < m; i++, off += c) {
         for (let j = 0; j < c; j++) {
-          const xh = (xs[off + j] - mu[j]) * inv[j];
-          let g = dys[off + j];
-          if (relu && xh * gs[j] + bs[j] < 0) g = 0;
+          const xv = xs[off + j];
+          const g = relu ? dys[off + j] * +(xv * scale[j] + shift[j] > 0) : dys[off + j];
           s1[j] += g;
-          s2[j] += g * xh;
+          sx[j] += g * xv;
         }
       }
+      for (let j = 0; j < c; j++) s2[j] = inv[j] * (sx[j] - mu[j] * s1[j]);
       for (let g = 0; g < groups; g++) {
         let sa = 0, sb = 0;
         for (let j = g * cg; j < (g + 1) * cg; j++) {
           sa += gs[j] * s1[j];
           sb += gs[j] * s2[j];
         }
+        const A = sa / count, Bm = sb / count;
         for (let j = g * cg; j < (g + 1) * cg; j++) {
-          const iv = inv[j], A = sa / count, Bm = sb / count;
+          const iv = inv[j];
           k1[j] = iv * gs[j];
           k2[j] = -iv * iv * Bm;
           k3[j] = -iv * A + iv * iv * Bm * mu[j];
@@ -158,12 +170,10 @@ function backwardKernel(backendName: 'wasm' | 'cpu') {
         dg[j] += s2[j];
         db[j] += s1[j];
       }
-      for (let i = 0; i < m; i++) {
-        const off = base + i * c;
+      for (let i = 0, off = bi * m * c; i < m; i++, off += c) {
         for (let j = 0; j < c; j++) {
           const xv = xs[off + j];
-          let g = dys[off + j];
-          if (relu && ((xv - mu[j]) * inv[j]) * gs[j] + bs[j] < 0) g = 0;
+          const g = relu ? dys[off + j] * +(xv * scale[j] + shift[j] > 0) : dys[off + j];
           dx[off + j] = k1[j] * g + k2[j] * xv + k3[j];
         }
       }
