@@ -114,7 +114,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
  * @param want `auto` tries tensorflow → wasm → cpu; any other name forces it and
  *   throws a message saying why when it is unavailable.
  * @param threads XNNPACK threads on wasm (default `defaultThreads()`); 1 keeps
- *   the single-threaded build, as data-parallel replicas do.
+ *   the single-threaded build (data-parallel replicas get their share of the cores).
  */
 export async function initBackend(want: BackendName = 'auto', threads = defaultThreads()): Promise<BackendInfo> {
   const skipped: string[] = [];
