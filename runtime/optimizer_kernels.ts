@@ -7,6 +7,7 @@
  */
 import { tf } from './tf';
 import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
+import { simdFor } from './simd_kernels';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -37,6 +38,13 @@ function adamwKernel(name: 'wasm' | 'cpu') {
     const a = args.attrs as unknown as AdamWAttrs;
     const st = storage(args.backend, name);
     const out = st.alloc([p.shape, p.shape, p.shape]);
+    const simd = name === 'wasm' ? simdFor(args.backend) : undefined;
+    if (simd) {
+      const [p2, m2, v2] = out.infos.map((t) => simd.ptr(t));
+      simd.k.adamwStep(simd.ptr(p), simd.ptr(g), simd.ptr(m), simd.ptr(v), p2, m2, v2, tf.util.sizeFromShape(p.shape),
+        a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, a.gradScale);
+      return out.infos;
+    }
     const ps = st.read(p), gs = st.read(g), ms = st.read(m), vs = st.read(v);
     const [p2, m2, v2] = out.views();
     const step = a.lr / a.bc1, sqrtBc2 = Math.sqrt(a.bc2);
@@ -57,8 +65,13 @@ function sumOfSquaresKernel(name: 'wasm' | 'cpu') {
   return (args: KernelArgs): TensorInfo => {
     const st = storage(args.backend, name);
     const out = st.alloc([[]]);
+    const simd = name === 'wasm' ? simdFor(args.backend) : undefined;
     let s = 0;
     for (const t of Object.values(args.inputs)) {
+      if (simd) {
+        s += simd.k.sumSquares(simd.ptr(t as TensorInfo), tf.util.sizeFromShape((t as TensorInfo).shape));
+        continue;
+      }
       const x = st.read(t as TensorInfo);
       for (let i = 0; i < x.length; i++) s += x[i] * x[i];
     }

@@ -19,7 +19,7 @@
  *   padded dY with the spatially flipped filter.
  *
  * - conv input gradient: replaces wasm's own kernel (11× slower than the
- *   forward conv) with a forward conv of the dilated, padded dY.
+ *   forward conv) with forward convs of dY, one per stride phase.
  *
  * Nothing here copies data to the cpu backend.
  */
@@ -121,37 +121,66 @@ function im2col(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
 /**
  * The transpose of `im2col`, `[kh·kw·C, P]`: row (tap, c) holds that input
  * channel under that kernel offset for every output pixel. Written directly
- * (each write stream is one row, in order of p) rather than transposing cols.
+ * rather than transposing cols. Rows of at least 8 output pixels are written
+ * as one contiguous run per channel (the strided reads stay in one cached
+ * input row): 2× faster than one channel vector per pixel, which writes with
+ * a stride of P floats, and still used for narrow maps where runs are short.
  */
 function im2colT(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
   const heap = backend as unknown as HeapBackend;
   const [n, h, w, c] = x.shape;
-  const P = n * g.outH * g.outW;
-  const out = heap.makeOutput([g.kh * g.kw * c, P], 'float32');
+  const out = heap.makeOutput([g.kh * g.kw * c, n * g.outH * g.outW], 'float32');
   const src = heap.typedArrayFromHeap(x), dst = heap.typedArrayFromHeap(out);
-  for (let i = 0; i < g.kh; i++) {
-    for (let j = 0; j < g.kw; j++) {
-      const rows = (i * g.kw + j) * c;
-      let p = 0;
-      for (let b = 0; b < n; b++) {
-        for (let oy = 0; oy < g.outH; oy++) {
-          const y = oy * g.sh + i * g.dh - g.top;
-          const rowInside = y >= 0 && y < h;
-          const rowBase = (b * h + y) * w;
-          for (let ox = 0; ox < g.outW; ox++, p++) {
-            const xx = ox * g.sw + j * g.dw - g.left;
-            if (!rowInside || xx < 0 || xx >= w) {
-              for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = 0;
-              continue;
-            }
-            const s0 = (rowBase + xx) * c;
-            for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = src[s0 + q];
-          }
-        }
+  const fill = g.outW >= 8 ? im2colTRuns : im2colTPixels;
+  for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) fill(src, dst, [n, h, w, c], g, i, j);
+  return out;
+}
+
+/** One tap of `im2colT`, a run of output pixels per (row, channel). */
+function im2colTRuns(src: Float32Array, dst: Float32Array, [n, h, w, c]: number[], g: Geometry, i: number, j: number): void {
+  const P = n * g.outH * g.outW, outW = g.outW, rows = (i * g.kw + j) * c, step = g.sw * c;
+  // Output columns whose input column is inside the image for this tap: [ox0, ox1).
+  const ox0 = Math.min(outW, Math.max(0, Math.ceil((g.left - j * g.dw) / g.sw)));
+  const ox1 = Math.max(ox0, Math.min(outW, Math.floor((w - 1 + g.left - j * g.dw) / g.sw) + 1));
+  let p = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < g.outH; oy++, p += outW) {
+      const y = oy * g.sh + i * g.dh - g.top;
+      if (y < 0 || y >= h) {
+        for (let q = 0; q < c; q++) dst.fill(0, (rows + q) * P + p, (rows + q) * P + p + outW);
+        continue;
+      }
+      const s0 = ((b * h + y) * w + ox0 * g.sw + j * g.dw - g.left) * c;
+      for (let q = 0; q < c; q++) {
+        const d = (rows + q) * P + p;
+        for (let t = 0; t < ox0; t++) dst[d + t] = 0;
+        for (let t = ox0, s = s0 + q; t < ox1; t++, s += step) dst[d + t] = src[s];
+        for (let t = ox1; t < outW; t++) dst[d + t] = 0;
       }
     }
   }
-  return out;
+}
+
+/** One tap of `im2colT`, a channel vector per output pixel. */
+function im2colTPixels(src: Float32Array, dst: Float32Array, [n, h, w, c]: number[], g: Geometry, i: number, j: number): void {
+  const P = n * g.outH * g.outW, rows = (i * g.kw + j) * c;
+  let p = 0;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < g.outH; oy++) {
+      const y = oy * g.sh + i * g.dh - g.top;
+      const rowInside = y >= 0 && y < h;
+      const rowBase = (b * h + y) * w;
+      for (let ox = 0; ox < g.outW; ox++, p++) {
+        const xx = ox * g.sw + j * g.dw - g.left;
+        if (!rowInside || xx < 0 || xx >= w) {
+          for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = 0;
+          continue;
+        }
+        const s0 = (rowBase + xx) * c;
+        for (let q = 0; q < c; q++) dst[(rows + q) * P + p] = src[s0 + q];
+      }
+    }
+  }
 }
 
 /**
@@ -225,25 +254,20 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
 }
 
 /**
- * The filter `[kh, kw, a, b]` flipped in both spatial axes, and with `swap` its
- * last two axes exchanged (`[kh, kw, b, a]`). A plain loop over the heap:
- * filters are small, and wasm's Reverse kernel took ~80 ms per detector
- * training step on them.
+ * The depthwise filter flipped in both spatial axes. A plain loop over the
+ * heap: filters are small, and wasm's Reverse kernel took ~80 ms per
+ * detector training step on them.
  */
-function flipFilter(backend: Backend, filter: TensorInfo, swap: boolean): TensorInfo {
+function flipFilter(backend: Backend, filter: TensorInfo): TensorInfo {
   const heap = backend as unknown as HeapBackend;
   const [kh, kw, a, b] = filter.shape;
-  const out = heap.makeOutput(swap ? [kh, kw, b, a] : [kh, kw, a, b], 'float32');
+  const out = heap.makeOutput([kh, kw, a, b], 'float32');
   const src = heap.typedArrayFromHeap(filter), dst = heap.typedArrayFromHeap(out);
   const ab = a * b;
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ab, to = (i * kw + j) * ab;
-      if (!swap) {
-        dst.set(src.subarray(from, from + ab), to);
-        continue;
-      }
-      for (let p = 0; p < a; p++) for (let q = 0; q < b; q++) dst[to + q * a + p] = src[from + p * b + q];
+      const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ab;
+      dst.set(src.subarray(from, from + ab), (i * kw + j) * ab);
     }
   }
   return out;
@@ -273,7 +297,7 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
   // Full correlation with the flipped filter: left pad (k−1)·d − padTop, and
   // right pad chosen so that the output is exactly the input size.
   const padded = padOrCrop(backend, dyd, (kh - 1) * g.dh - g.top, h + g.top - hd, (kw - 1) * g.dw - g.left, w + g.left - wd);
-  const flipped = flipFilter(backend, filter, false);
+  const flipped = flipFilter(backend, filter);
   const convAttrs = { strides: [1, 1], pad: 'valid', dilations: [g.dh, g.dw], dataFormat: 'NHWC' };
   let out: TensorInfo;
   if (m === 1) {
@@ -294,28 +318,94 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 }
 
 /**
- * Conv input gradient as a forward conv (XNNPACK) of the zero-dilated, padded
- * dY with the spatially flipped filter, in/out channels swapped. Replaces
- * wasm's own `Conv2DBackpropInput`, which measured 11× slower than the forward
- * conv of the same size (29 ms vs 2.7 ms for 4×16×16×64, 3×3, 64 filters).
+ * The output rows of one stride phase of the input gradient, along one axis.
+ * Input row t = q·s + r − pad receives dY[q − m]·w[r + s·m] for m < taps:
+ * a stride-1 correlation of dY with the phase's taps of the filter. `q0` is
+ * the first q whose row is inside the input, `count` how many there are.
+ */
+interface Phase { r: number; taps: number; q0: number; count: number }
+
+function phases(size: number, k: number, s: number, pad: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const q0 = Math.max(0, Math.ceil((pad - r) / s));
+    const count = Math.max(0, Math.floor((size - 1 + pad - r) / s) - q0 + 1);
+    out.push({ r, taps: Math.max(0, Math.ceil((k - r) / s)), q0, count });
+  }
+  return out;
+}
+
+/**
+ * The taps of one phase, flipped in both spatial axes and with in/out
+ * channels swapped: `[ty, tx, Cout, Cin]` from `[kh, kw, Cin, Cout]`, tap
+ * (a, b) being filter offset (ry + sh·(ty − 1 − a), rx + sw·(tx − 1 − b)).
+ */
+function phaseFilter(backend: Backend, filter: TensorInfo, py: Phase, px: Phase, sh: number, sw: number): TensorInfo {
+  const heap = backend as unknown as HeapBackend;
+  const [, kw, cin, cout] = filter.shape;
+  const out = heap.makeOutput([py.taps, px.taps, cout, cin], 'float32');
+  const src = heap.typedArrayFromHeap(filter), dst = heap.typedArrayFromHeap(out);
+  for (let a = 0; a < py.taps; a++) {
+    for (let b = 0; b < px.taps; b++) {
+      const from = ((py.r + sh * (py.taps - 1 - a)) * kw + (px.r + sw * (px.taps - 1 - b))) * cin * cout;
+      const to = (a * px.taps + b) * cout * cin;
+      for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) dst[to + o * cin + i] = src[from + i * cout + o];
+    }
+  }
+  return out;
+}
+
+/**
+ * Conv input gradient, one forward conv (XNNPACK) per stride phase: for
+ * stride s the input rows (and columns) split into s phases by (t + pad) mod s,
+ * and each phase is a stride-1 correlation of dY with its own taps of the
+ * flipped filter (a 3×3/2 conv: 2×2, 2×1, 1×2 and 1×1), written into every
+ * s-th pixel of dX. Only the MACs that reach dX are done, where the textbook
+ * conv of the zero-dilated dY wastes (s² − 1)/s² of them. For stride 1 it is
+ * one phase, the full-correlation conv, whose output is dX itself. Replaces
+ * wasm's own `Conv2DBackpropInput`, 11× slower than the forward conv.
  */
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const backend = args.backend;
   const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   if (a.dataFormat && a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropInput on wasm supports NHWC only');
-  const [, h, w] = a.inputShape;
+  const [n, h, w, cin] = a.inputShape;
   const [kh, kw] = filter.shape;
   const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false);
-  const dyd = zeroDilate(backend, dy, g.sh, g.sw);
-  const hd = dyd.shape[1], wd = dyd.shape[2];
-  const padded = padOrCrop(backend, dyd, kh - 1 - g.top, h + g.top - hd, kw - 1 - g.left, w + g.left - wd);
-  const swapped = flipFilter(backend, filter, true);
-  const out = run(backend, 'Conv2D', { x: padded, filter: swapped }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
-  free(backend, swapped);
-  if (padded !== dyd) free(backend, padded);
-  if (dyd !== dy) free(backend, dyd);
-  return out;
+  const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
+  const single = g.sh === 1 && g.sw === 1;
+  const heap = backend as unknown as HeapBackend;
+  const out = single ? undefined : heap.makeOutput([n, h, w, cin], 'float32');
+  if (out && rowPhases.concat(colPhases).some((p) => p.count > 0 && p.taps === 0)) heap.typedArrayFromHeap(out).fill(0);
+  for (const py of rowPhases) {
+    for (const px of colPhases) {
+      if (!py.count || !px.count || !py.taps || !px.taps) continue;
+      const padded = padOrCrop(backend, dy, py.taps - 1 - py.q0, py.q0 + py.count - g.outH, px.taps - 1 - px.q0, px.q0 + px.count - g.outW);
+      const taps = phaseFilter(backend, filter, py, px, g.sh, g.sw);
+      const z = run(backend, 'Conv2D', { x: padded, filter: taps }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+      free(backend, taps);
+      if (padded !== dy) free(backend, padded);
+      if (!out) return z;
+      scatterPhase(heap.typedArrayFromHeap(z), heap.typedArrayFromHeap(out), [n, h, w, cin], py.q0 * g.sh + py.r - g.top, px.q0 * g.sw + px.r - g.left, g.sh, g.sw, py.count, px.count);
+      free(backend, z);
+    }
+  }
+  return out!;
+}
+
+/** Writes a phase's `[n, rows, cols, c]` result into dX at rows y0 + sh·i, columns x0 + sw·j. */
+function scatterPhase(z: Float32Array, dx: Float32Array, [n, h, w, c]: number[], y0: number, x0: number, sh: number, sw: number, rows: number, cols: number): void {
+  let s = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < rows; i++) {
+      let d = ((b * h + y0 + i * sh) * w + x0) * c;
+      for (let j = 0; j < cols; j++, s += c, d += sw * c) {
+        if (c >= 16) dx.set(z.subarray(s, s + c), d);
+        else for (let q = 0; q < c; q++) dx[d + q] = z[s + q];
+      }
+    }
+  }
 }
 
 /** Kernel names this module registers for wasm (tests iterate over it). */

@@ -14,6 +14,15 @@ for (const k of [1, 3, 5]) {
   }
 }
 cases.push({ n: 2, h: 16, w: 16, cin: 8, cout: 6, k: 3, s: 2, pad: 1 });
+// Maps wide enough for the filter gradient's row runs (≥ 8 output columns), strides up to 3
+// (the input gradient's stride phases, including phases no tap reaches when k < s).
+for (const k of [1, 2, 3, 5]) {
+  for (const s of [1, 2, 3]) {
+    for (const pad of ['same', 'valid', Math.floor(k / 2)] as const) {
+      cases.push({ n: 2, h: 13, w: 26, cin: 5, cout: 3, k, s, pad });
+    }
+  }
+}
 
 function explicit(pad: Case['pad']): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
   return typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad;

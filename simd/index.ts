@@ -1,0 +1,4 @@
+// The SIMD kernels, one WebAssembly module that imports the tfjs-wasm heap
+// (see runtime/simd_kernels.ts). Built by `npm run build:simd`.
+export { normMoments, normApply, normGradSums, normGradInput } from './norm';
+export { sumSquares, adamwStep } from './optimizer';
