@@ -29,6 +29,9 @@ export interface SimdExports {
   sumSquares(x: number, n: number): number;
   adamwStep(p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number,
     lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number, gradScale: number): void;
+  /** `geometry`: see simd/depthwise.ts. */
+  depthwiseFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
+  depthwiseInputGrad(dy: number, filter: number, dx: number, geometry: number): void;
 }
 
 interface EmscriptenHeap {
@@ -52,6 +55,8 @@ export interface Simd {
   free(ptr: number): void;
   f32(ptr: number, n: number): Float32Array;
   f64(ptr: number, n: number): Float64Array;
+  /** Calls `fn` with the address of these int32 values in the heap (freed after). */
+  withInts<T>(values: number[], fn: (ptr: number) => T): T;
 }
 
 const bound = new WeakMap<WebAssembly.Memory, Simd | null>();
@@ -77,6 +82,15 @@ function bind(backend: WasmBackendLike, memory: WebAssembly.Memory): Simd | null
     free: (p) => heap._free(p),
     f32: (p, n) => new Float32Array(memory.buffer, p, n),
     f64: (p, n) => new Float64Array(memory.buffer, p, n),
+    withInts: (values, fn) => {
+      const p = heap._malloc(values.length * 4);
+      try {
+        new Int32Array(memory.buffer, p, values.length).set(values);
+        return fn(p);
+      } finally {
+        heap._free(p);
+      }
+    },
   };
 }
 

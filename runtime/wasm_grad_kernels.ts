@@ -13,10 +13,11 @@
  *   `transposeA`). Same FLOPs as the forward conv and few kernel calls; the
  *   dilated-conv formulation would need an XNNPACK indirection buffer of
  *   Cin·k²·outH·outW pointers, hundreds of MB at detection sizes.
- * - depthwise filter gradient: the same im2col, then Σ_P cols ⊙ dY (memory-bound,
- *   cheap); with a channel multiplier, a matmul per channel batched over channels.
- * - depthwise input gradient: a stride-1 depthwise conv of the zero-dilated,
- *   padded dY with the spatially flipped filter.
+ * - depthwise filter and input gradients: direct SIMD loops over the heap
+ *   (simd/depthwise.ts) for every stride and channel multiplier. Where our
+ *   SIMD module is off: the same im2col, then Σ_P cols ⊙ dY (a matmul per
+ *   channel with a multiplier), and a stride-1 depthwise conv of the
+ *   zero-dilated, padded dY with the spatially flipped filter.
  *
  * - conv input gradient: replaces wasm's own kernel (11× slower than the
  *   forward conv) with forward convs of dY, one per stride phase.
@@ -24,6 +25,7 @@
  * Nothing here copies data to the cpu backend.
  */
 import { tf } from './tf';
+import { simdFor, Simd } from './simd_kernels';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -226,6 +228,12 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   const a = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const [kh, kw, c, m] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const simd = simdFor(backend);
+  if (simd && g.dh === 1 && g.dw === 1) {
+    const out = (backend as unknown as HeapBackend).makeOutput(a.filterShape, 'float32');
+    simd.withInts(depthwiseGeometry(x.shape, m, g), (geo) => simd.k.depthwiseFilterGrad(simd.ptr(x), simd.ptr(dy), simd.ptr(out), geo));
+    return out;
+  }
   const p = x.shape[0] * g.outH * g.outW;
   const k = kh * kw;
   const cols = im2col(backend, x, g);
@@ -285,6 +293,19 @@ function zeroDilate(backend: Backend, dy: TensorInfo, sh: number, sw: number): T
   return out;
 }
 
+/** The int32 block simd/depthwise.ts reads its geometry from. */
+function depthwiseGeometry(xShape: number[], m: number, g: Geometry): number[] {
+  const [n, h, w, c] = xShape;
+  return [n, h, w, c, m, g.kh, g.kw, g.sh, g.sw, g.top, g.left, g.outH, g.outW];
+}
+
+/** Depthwise input gradient as one direct SIMD loop (every stride, every multiplier). */
+function depthwiseInputGradSimd(simd: Simd, backend: Backend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Geometry): TensorInfo {
+  const out = (backend as unknown as HeapBackend).makeOutput(inputShape, 'float32');
+  simd.withInts(depthwiseGeometry(inputShape, filter.shape[3], g), (geo) => simd.k.depthwiseInputGrad(simd.ptr(dy), simd.ptr(filter), simd.ptr(out), geo));
+  return out;
+}
+
 function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap }): TensorInfo {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const backend = args.backend;
@@ -292,6 +313,8 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const [n, h, w, c] = a.inputShape;
   const [kh, kw, , m] = filter.shape;
   const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const simd = simdFor(backend);
+  if (simd && g.dh === 1 && g.dw === 1) return depthwiseInputGradSimd(simd, backend, dy, filter, a.inputShape, g);
   const dyd = zeroDilate(backend, dy, g.sh, g.sw);
   const hd = dyd.shape[1], wd = dyd.shape[2];
   // Full correlation with the flipped filter: left pad (k−1)·d − padTop, and

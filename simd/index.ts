@@ -2,3 +2,4 @@
 // (see runtime/simd_kernels.ts). Built by `npm run build:simd`.
 export { normMoments, normApply, normGradSums, normGradInput } from './norm';
 export { sumSquares, adamwStep } from './optimizer';
+export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';

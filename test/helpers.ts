@@ -40,3 +40,14 @@ export function seeded(n: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** Runs `fn` with our SIMD kernels off (GHOSTDET_SIMD=0): the JS / XNNPACK routes they replace on wasm. */
+export function withoutSimd<T>(fn: () => T): T {
+  const prev = process.env.GHOSTDET_SIMD;
+  process.env.GHOSTDET_SIMD = '0';
+  try {
+    return fn();
+  } finally {
+    if (prev === undefined) delete process.env.GHOSTDET_SIMD; else process.env.GHOSTDET_SIMD = prev;
+  }
+}

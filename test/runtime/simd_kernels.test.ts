@@ -6,7 +6,7 @@ import { tf } from '../../runtime/tf';
 import { simdActive } from '../../runtime/simd_kernels';
 import { normAffine } from '../../nn/norm_affine';
 import { ADAMW_UPDATE, registerOptimizerKernels, sumOfSquares } from '../../runtime/optimizer_kernels';
-import { onBackend, relErr, seeded } from '../helpers';
+import { onBackend, relErr, seeded, withoutSimd } from '../helpers';
 
 const DIST = path.resolve(__dirname, '..', '..');
 
@@ -26,17 +26,6 @@ function sectionIds(bytes: Uint8Array): number[] {
     i += size;
   }
   return ids;
-}
-
-/** With GHOSTDET_SIMD=0 the kernels take their JS loops: the reference the SIMD path must equal. */
-function withJs<T>(fn: () => T): T {
-  const prev = process.env.GHOSTDET_SIMD;
-  process.env.GHOSTDET_SIMD = '0';
-  try {
-    return fn();
-  } finally {
-    if (prev === undefined) delete process.env.GHOSTDET_SIMD; else process.env.GHOSTDET_SIMD = prev;
-  }
 }
 
 /** Output, dx, dγ, dβ of the fused norm with a weighting r that makes every output matter differently. */
@@ -82,7 +71,7 @@ describe('SIMD kernels in the tfjs-wasm heap', () => {
     for (const act of ['relu', 'identity'] as const) {
       it(`norm ${c.shape.join('x')} groups ${c.groups} ${c.perSample ? 'per sample' : 'batch'} ${act}: SIMD equals the JS loops (1e-5)`, async () => {
         const simd = await onBackend('wasm', () => normResults(c.shape, c.groups, c.perSample, act));
-        const js = await onBackend('wasm', () => withJs(() => normResults(c.shape, c.groups, c.perSample, act)));
+        const js = await onBackend('wasm', () => withoutSimd(() => normResults(c.shape, c.groups, c.perSample, act)));
         ['y', 'dx', 'dγ', 'dβ'].forEach((name, i) => assert.ok(relErr(simd[i], js[i]) <= 1e-5, `${name} rel err ${relErr(simd[i], js[i])}`));
       });
     }
@@ -103,7 +92,7 @@ describe('SIMD kernels in the tfjs-wasm heap', () => {
       return out;
     });
     const simd = await onBackend('wasm', run);
-    const js = await onBackend('wasm', () => withJs(run));
+    const js = await onBackend('wasm', () => withoutSimd(run));
     simd.forEach((a, i) => assert.ok(relErr(a, js[i]) <= 1e-6, `output ${i}: rel err ${relErr(a, js[i])}`));
   });
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
 import { WASM_GRAD_KERNELS } from '../../runtime/wasm_grad_kernels';
-import { onBackend, relErr, seeded } from '../helpers';
+import { onBackend, relErr, seeded, withoutSimd } from '../helpers';
 
 type Case = { n: number; h: number; w: number; cin: number; cout: number; k: number; s: number; pad: 'same' | 'valid' | number };
 
@@ -51,12 +51,13 @@ describe('wasm gradient kernels', () => {
     for (const name of WASM_GRAD_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), name);
   });
 
-  for (const depthwise of [false, true]) {
+  // Depthwise gradients have a SIMD route and the XNNPACK route it replaces (still used where SIMD is off).
+  for (const [depthwise, simd] of [[false, true], [true, true], [true, false]]) {
     for (const c of cases) {
-      const label = `${depthwise ? 'depthwise' : 'conv2d'} k${c.k} s${c.s} pad ${c.pad} ${c.n}x${c.h}x${c.w}x${c.cin}`;
+      const label = `${depthwise ? 'depthwise' : 'conv2d'}${simd ? '' : ' (SIMD off)'} k${c.k} s${c.s} pad ${c.pad} ${c.n}x${c.h}x${c.w}x${c.cin}`;
       it(`${label}: input and filter gradients match cpu within 1e-4`, async () => {
         const ref = await onBackend('cpu', () => convGrads(c, depthwise));
-        const got = await onBackend('wasm', () => convGrads(c, depthwise));
+        const got = await onBackend('wasm', () => (simd ? convGrads(c, depthwise) : withoutSimd(() => convGrads(c, depthwise))));
         assert.ok(relErr(got[0], ref[0]) <= 1e-4, `dx rel err ${relErr(got[0], ref[0])}`);
         assert.ok(relErr(got[1], ref[1]) <= 1e-4, `dw rel err ${relErr(got[1], ref[1])}`);
       });
@@ -64,8 +65,8 @@ describe('wasm gradient kernels', () => {
   }
 
   // Multipliers as grouped convs use them (G-Ghost: 8), odd and even sizes. (tfjs has no gradient for dilated depthwise convs.)
-  for (const d of [{ m: 2, s: 2, h: 9, w: 7 }, { m: 8, s: 2, h: 10, w: 8 }, { m: 8, s: 2, h: 11, w: 9 }, { m: 3, s: 1, h: 8, w: 7 }]) {
-    it(`depthwise multiplier ${d.m} stride ${d.s} ${d.h}x${d.w} matches cpu`, async () => {
+  for (const d of [{ m: 2, s: 2, h: 9, w: 7 }, { m: 8, s: 2, h: 10, w: 8 }, { m: 8, s: 2, h: 11, w: 9 }, { m: 3, s: 1, h: 8, w: 7 }, { m: 6, s: 1, h: 5, w: 6 }].flatMap((x) => [{ ...x, simd: true }, { ...x, simd: false }])) {
+    it(`depthwise multiplier ${d.m} stride ${d.s} ${d.h}x${d.w}${d.simd ? '' : ' (SIMD off)'} matches cpu`, async () => {
       const run = (): Float32Array[] => tf.tidy(() => {
         const x = tf.tensor4d(seeded(2 * d.h * d.w * 3, 4), [2, d.h, d.w, 3]);
         const w = tf.tensor4d(seeded(3 * 3 * 3 * d.m, 5), [3, 3, 3, d.m]);
@@ -76,7 +77,7 @@ describe('wasm gradient kernels', () => {
         return [gx.dataSync() as Float32Array, gw.dataSync() as Float32Array];
       });
       const ref = await onBackend('cpu', run);
-      const got = await onBackend('wasm', run);
+      const got = await onBackend('wasm', () => (d.simd ? run() : withoutSimd(run)));
       assert.ok(relErr(got[0], ref[0]) <= 1e-4, `dx rel err ${relErr(got[0], ref[0])}`);
       assert.ok(relErr(got[1], ref[1]) <= 1e-4, `dw rel err ${relErr(got[1], ref[1])}`);
     });
