@@ -15,31 +15,58 @@
   return load<i32>(g + (<usize>i << 2));
 }
 
-/** dW[i, j, c, k] = Σ x[b, oy·sh + i − top, ox·sw + j − left, c] · dY[b, oy, ox, c·m + k] (dW zeroed here). */
-export function depthwiseFilterGrad(x: usize, dy: usize, dw: usize, g: usize): void {
+/**
+ * The loop both gradients share: every output pixel, every tap inside the
+ * input. `inputGrad` false: dW[i, j, c, k] += x[b, y, x, c] · dY[b, oy, ox, c·m + k]
+ * (a = x, b = dY, out = dW); true: dX[b, y, x, c] += Σ_k dY[b, oy, ox, c·m + k] · W[i, j, c, k]
+ * (a = dY, b = W, out = dX); y = oy·sh + i − top, x = ox·sw + j − left.
+ * `out` is zeroed first.
+ */
+function depthwiseGrad(inputGrad: bool, a: usize, b: usize, out: usize, g: usize): void {
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), c = geo(g, 3), m = geo(g, 4), kh = geo(g, 5), kw = geo(g, 6);
   const sh = geo(g, 7), sw = geo(g, 8), top = geo(g, 9), left = geo(g, 10), outH = geo(g, 11), outW = geo(g, 12);
   const cm = c * m;
-  memory.fill(dw, 0, <usize>(kh * kw * cm) << 2);
-  for (let b = 0; b < n; b++) {
+  memory.fill(out, 0, <usize>(inputGrad ? n * h * w * c : kh * kw * cm) << 2);
+  for (let bi = 0; bi < n; bi++) {
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
-        const dyPix = f32At(dy, ((b * outH + oy) * outW + ox) * cm);
+        const dyPix = f32At(inputGrad ? a : b, ((bi * outH + oy) * outW + ox) * cm);
         for (let i = 0; i < kh; i++) {
           const y = oy * sh + i - top;
           if (y < 0 || y >= h) continue;
           for (let j = 0; j < kw; j++) {
             const xx = ox * sw + j - left;
             if (xx < 0 || xx >= w) continue;
-            const xPix = f32At(x, ((b * h + y) * w + xx) * c);
-            const dwTap = f32At(dw, (i * kw + j) * cm);
-            if (m == 1) accumulateProducts(dwTap, xPix, dyPix, c);
-            else for (let ch = 0; ch < c; ch++) accumulateScaled(f32At(dwTap, ch * m), load<f32>(f32At(xPix, ch)), f32At(dyPix, ch * m), m);
+            const pix = ((bi * h + y) * w + xx) * c, tap = (i * kw + j) * cm;
+            if (inputGrad) inputGradTap(f32At(out, pix), dyPix, f32At(b, tap), c, m);
+            else filterGradTap(f32At(out, tap), f32At(a, pix), dyPix, c, m);
           }
         }
       }
     }
   }
+}
+
+/** One tap of the filter gradient: dW[tap] += x ⊗ dY per channel. */
+@inline function filterGradTap(dwTap: usize, xPix: usize, dyPix: usize, c: i32, m: i32): void {
+  if (m == 1) accumulateProducts(dwTap, xPix, dyPix, c);
+  else for (let ch = 0; ch < c; ch++) accumulateScaled(f32At(dwTap, ch * m), load<f32>(f32At(xPix, ch)), f32At(dyPix, ch * m), m);
+}
+
+/** One tap of the input gradient: dX[pixel] += Σ_k dY·W per channel. */
+@inline function inputGradTap(dxPix: usize, dyPix: usize, wTap: usize, c: i32, m: i32): void {
+  if (m == 1) accumulateProducts(dxPix, dyPix, wTap, c);
+  else for (let ch = 0; ch < c; ch++) store<f32>(f32At(dxPix, ch), load<f32>(f32At(dxPix, ch)) + dot(f32At(dyPix, ch * m), f32At(wTap, ch * m), m));
+}
+
+/** dW (zeroed here) of a depthwise conv: x, dY → dW `[kh, kw, C, m]`. */
+export function depthwiseFilterGrad(x: usize, dy: usize, dw: usize, g: usize): void {
+  depthwiseGrad(false, x, dy, dw, g);
+}
+
+/** dX (zeroed here) of a depthwise conv: dY, W → dX `[n, h, w, C]`. */
+export function depthwiseInputGrad(dy: usize, filter: usize, dx: usize, g: usize): void {
+  depthwiseGrad(true, dy, filter, dx, g);
 }
 
 /** acc[0..len) += a[0..len) ⊙ b[0..len). */
@@ -69,29 +96,3 @@ export function depthwiseFilterGrad(x: usize, dy: usize, dw: usize, g: usize): v
   return s;
 }
 
-/** dX[b, y, x, c] = Σ dY[b, oy, ox, c·m + k] · W[i, j, c, k] over the taps that read (y, x) (dX zeroed here). */
-export function depthwiseInputGrad(dy: usize, filter: usize, dx: usize, g: usize): void {
-  const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), c = geo(g, 3), m = geo(g, 4), kh = geo(g, 5), kw = geo(g, 6);
-  const sh = geo(g, 7), sw = geo(g, 8), top = geo(g, 9), left = geo(g, 10), outH = geo(g, 11), outW = geo(g, 12);
-  const cm = c * m;
-  memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        const dyPix = f32At(dy, ((b * outH + oy) * outW + ox) * cm);
-        for (let i = 0; i < kh; i++) {
-          const y = oy * sh + i - top;
-          if (y < 0 || y >= h) continue;
-          for (let j = 0; j < kw; j++) {
-            const xx = ox * sw + j - left;
-            if (xx < 0 || xx >= w) continue;
-            const dxPix = f32At(dx, ((b * h + y) * w + xx) * c);
-            const wTap = f32At(filter, (i * kw + j) * cm);
-            if (m == 1) accumulateProducts(dxPix, dyPix, wTap, c);
-            else for (let ch = 0; ch < c; ch++) store<f32>(f32At(dxPix, ch), load<f32>(f32At(dxPix, ch)) + dot(f32At(dyPix, ch * m), f32At(wTap, ch * m), m));
-          }
-        }
-      }
-    }
-  }
-}
