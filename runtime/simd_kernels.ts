@@ -32,6 +32,8 @@ export interface SimdExports {
   /** `geometry`: see simd/depthwise.ts. */
   depthwiseFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
   depthwiseInputGrad(dy: number, filter: number, dx: number, geometry: number): void;
+  /** `geometry`: see simd/im2col.ts. */
+  im2colT(x: number, out: number, geometry: number): void;
 }
 
 interface EmscriptenHeap {

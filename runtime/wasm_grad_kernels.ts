@@ -123,15 +123,22 @@ function im2col(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
 /**
  * The transpose of `im2col`, `[kh·kw·C, P]`: row (tap, c) holds that input
  * channel under that kernel offset for every output pixel. Written directly
- * rather than transposing cols. Rows of at least 8 output pixels are written
- * as one contiguous run per channel (the strided reads stay in one cached
- * input row): 2× faster than one channel vector per pixel, which writes with
- * a stride of P floats, and still used for narrow maps where runs are short.
+ * rather than transposing cols: by simd/im2col.ts where our SIMD module runs;
+ * otherwise rows of at least 8 output pixels as one contiguous run per
+ * channel (the strided reads stay in one cached input row, 2× faster than one
+ * channel vector per pixel, which writes with a stride of P floats, and that
+ * is still used for narrow maps where runs are short).
  */
 function im2colT(backend: Backend, x: TensorInfo, g: Geometry): TensorInfo {
   const heap = backend as unknown as HeapBackend;
   const [n, h, w, c] = x.shape;
   const out = heap.makeOutput([g.kh * g.kw * c, n * g.outH * g.outW], 'float32');
+  const simd = simdFor(backend);
+  if (simd) {
+    const geo = [n, h, w, c, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, g.outH, g.outW];
+    simd.withInts(geo, (p) => simd.k.im2colT(simd.ptr(x), simd.ptr(out), p));
+    return out;
+  }
   const src = heap.typedArrayFromHeap(x), dst = heap.typedArrayFromHeap(out);
   const fill = g.outW >= 8 ? im2colTRuns : im2colTPixels;
   for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) fill(src, dst, [n, h, w, c], g, i, j);

@@ -3,3 +3,4 @@
 export { normMoments, normApply, normGradSums, normGradInput } from './norm';
 export { sumSquares, adamwStep } from './optimizer';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
+export { im2colT } from './im2col';

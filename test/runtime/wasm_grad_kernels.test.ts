@@ -23,6 +23,12 @@ for (const k of [1, 2, 3, 5]) {
     }
   }
 }
+// Channels in blocks of 4 (the filter gradient's 4×4 in-register transpose at stride 1), with and without a tail.
+for (const cin of [10, 12]) {
+  for (const k of [1, 3]) {
+    for (const pad of ['same', 'valid', 1] as const) cases.push({ n: 2, h: 7, w: 11, cin, cout: 5, k, s: 1, pad });
+  }
+}
 
 function explicit(pad: Case['pad']): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
   return typeof pad === 'number' ? [[0, 0], [pad, pad], [pad, pad], [0, 0]] : pad;
