@@ -220,12 +220,15 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
   const dy2 = run(backend, 'Reshape', { x: dy }, { shape: [p, cout] });
   const dyT2 = run(backend, 'Transpose', { x: dy2 }, { perm: [1, 0] });
   const dyT = run(backend, 'Reshape', { x: dyT2 }, { shape: [1, cout, p] });
-  const cols = im2col(backend, x, g);
+  // A 1×1 stride-1 conv without padding reads every pixel once: x is its own im2col.
+  const pointwise = kh === 1 && kw === 1 && g.sh === 1 && g.sw === 1 && g.outH === x.shape[1] && g.outW === x.shape[2];
+  const cols = pointwise ? x : im2col(backend, x, g);
   const col = run(backend, 'Reshape', { x: cols }, { shape: [1, p, kc] });
   const prod = run(backend, 'BatchMatMul', { a: dyT, b: col }, { transposeA: false, transposeB: false });
   const r = run(backend, 'Reshape', { x: prod }, { shape: [cout, kh, kw, cin] });
   const out = run(backend, 'Transpose', { x: r }, { perm: [1, 2, 3, 0] });
-  free(backend, dy2, dyT2, dyT, cols, col, prod, r);
+  free(backend, dy2, dyT2, dyT, col, prod, r);
+  if (!pointwise) free(backend, cols);
   return out;
 }
 
