@@ -414,11 +414,15 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   for (const py of rowPhases) {
     for (const px of colPhases) {
       if (!py.count || !px.count || !py.taps || !px.taps) continue;
-      const padded = padOrCrop(backend, dy, py.taps - 1 - py.q0, py.q0 + py.count - g.outH, px.taps - 1 - px.q0, px.q0 + px.count - g.outW);
+      // Rows and columns to add (> 0) or drop (< 0) around dY: the conv pads, a slice drops.
+      const edges = [py.taps - 1 - py.q0, py.q0 + py.count - g.outH, px.taps - 1 - px.q0, px.q0 + px.count - g.outW];
+      const [t, b, l, r] = edges.map((e) => Math.min(0, e));
+      const cropped = padOrCrop(backend, dy, t, b, l, r);
+      const [pt, pb, pl, pr] = edges.map((e) => Math.max(0, e));
       const taps = phaseFilter(backend, filter, py, px, g.sh, g.sw);
-      const z = run(backend, 'Conv2D', { x: padded, filter: taps }, { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' });
+      const z = run(backend, 'Conv2D', { x: cropped, filter: taps }, { strides: [1, 1], pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]], dilations: [1, 1], dataFormat: 'NHWC' });
       free(backend, taps);
-      if (padded !== dy) free(backend, padded);
+      if (cropped !== dy) free(backend, cropped);
       if (!out) return z;
       scatterPhase(heap.typedArrayFromHeap(z), heap.typedArrayFromHeap(out), [n, h, w, cin], py.q0 * g.sh + py.r - g.top, px.q0 * g.sw + px.r - g.left, g.sh, g.sw, py.count, px.count);
       free(backend, z);
