@@ -8,6 +8,7 @@
  */
 import * as os from 'os';
 import { tf } from './tf';
+import { registerWasmIdentity } from './wasm_identity';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
 import { registerThreadedWasm } from './wasm_threads';
 
@@ -93,6 +94,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
   // (see wasm_threads.ts); with more than one thread we load the threaded one.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   registerWasmGradKernels();
+  registerWasmIdentity();
   // Once per process: replacing a started backend would drop its tensors.
   if (threads > 1 && !wasmLoaderChosen) {
     const restore = registerThreadedWasm(wasm, threads);

@@ -126,10 +126,10 @@ describe('SIMD kernels in the tfjs-wasm heap', () => {
     await onBackend('wasm', () => {
       normResults([2, 4, 4, 8], 4, true, 'relu');
       const before = tf.memory().numTensors;
-      const bytes = (tf.memory() as { numBytesInWASM?: number }).numBytesInWASM;
+      const buffers = tf.backend().numDataIds();
       normResults([2, 4, 4, 8], 4, true, 'relu');
       assert.equal(tf.memory().numTensors, before);
-      assert.equal((tf.memory() as { numBytesInWASM?: number }).numBytesInWASM, bytes);
+      assert.equal(tf.backend().numDataIds(), buffers);
     });
   });
 });

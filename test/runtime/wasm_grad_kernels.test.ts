@@ -94,11 +94,11 @@ describe('wasm gradient kernels', () => {
       const c = cases[cases.length - 1];
       convGrads(c, false);
       const before = tf.memory().numTensors;
-      const bytes = (tf.memory() as { numBytesInWASM?: number }).numBytesInWASM;
+      const buffers = tf.backend().numDataIds();
       convGrads(c, false);
       convGrads(c, true);
       assert.equal(tf.memory().numTensors, before);
-      assert.equal((tf.memory() as { numBytesInWASM?: number }).numBytesInWASM, bytes);
+      assert.equal(tf.backend().numDataIds(), buffers);
     });
   });
 });
