@@ -9,6 +9,7 @@
 import * as os from 'os';
 import { tf } from './tf';
 import { registerWasmIdentity } from './wasm_identity';
+import { registerCpuResizeNearestGrad } from './cpu_resize_nearest_grad';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
 import { registerThreadedWasm } from './wasm_threads';
 
@@ -120,6 +121,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
  */
 export async function initBackend(want: BackendName = 'auto', threads = defaultThreads()): Promise<BackendInfo> {
   const skipped: string[] = [];
+  registerCpuResizeNearestGrad();
   if (want === 'auto' || want === 'tensorflow') {
     try {
       const native = loadNative(skipped);
