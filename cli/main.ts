@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     .option('backend', {
       choices: BACKEND_CHOICES,
       default: 'auto',
-      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. On wasm, GHOSTDET_THREADS sets the XNNPACK threads (default: every core; train shares them out over its replicas)',
+      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. On wasm, GHOSTDET_THREADS sets the XNNPACK threads (default: every core; train shares them out over its replicas) and GHOSTDET_SIMD=0 swaps our SIMD kernels for their JS loops',
       global: true,
     })
     .demandCommand(1, 'Name a command; see the list above.')
