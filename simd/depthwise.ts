@@ -7,13 +7,7 @@
 // kw, sh, sw, top, left, outH, outW (dilation 1, as tfjs's
 // depthwise gradients).
 
-@inline function f32At(base: usize, i: i32): usize {
-  return base + (<usize>i << 2);
-}
-
-@inline function geo(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
+import { f32At, geo } from './heap';
 
 /**
  * The loop both gradients share: every output pixel, every tap inside the

@@ -7,13 +7,7 @@
 // Geometry: `g` points at 14 i32 — n, h, w, c, kh, kw, sh, sw, dh, dw, top,
 // left, outH, outW.
 
-@inline function f32At(base: usize, i: i32): usize {
-  return base + (<usize>i << 2);
-}
-
-@inline function geo(g: usize, i: i32): i32 {
-  return load<i32>(g + (<usize>i << 2));
-}
+import { f32At, geo } from './heap';
 
 /** Zeros `len` floats at `dst`. */
 @inline function zero(dst: usize, len: i32): void {

@@ -4,18 +4,7 @@
 // would lose the variance of a channel whose mean is large. All pointers are
 // byte offsets into the tfjs-wasm heap; nothing here allocates.
 
-@inline function f32At(base: usize, i: i32): usize {
-  return base + (<usize>i << 2);
-}
-
-@inline function f64At(base: usize, i: i32): usize {
-  return base + (<usize>i << 3);
-}
-
-/** The upper two float32 lanes moved down, for `promote_low`. */
-@inline function high(v: v128): v128 {
-  return i32x4.shuffle(v, v, 2, 3, 0, 1);
-}
+import { f32At, f64At, high } from './heap';
 
 /** Adds a float32x4 (as two float64x2) into the float64 accumulators at `acc`. */
 @inline function accumulate(acc: usize, v: v128): void {

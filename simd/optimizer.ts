@@ -2,13 +2,7 @@
 // per vector, arithmetic in float64 (two lanes at a time) as the JS kernels
 // and torch's float64 reference the tests compare against.
 
-@inline function f32At(base: usize, i: i32): usize {
-  return base + (<usize>i << 2);
-}
-
-@inline function high(v: v128): v128 {
-  return i32x4.shuffle(v, v, 2, 3, 0, 1);
-}
+import { f32At, high } from './heap';
 
 /** Two float64x2 back into one float32x4. */
 @inline function pack(lo: v128, hi: v128): v128 {
@@ -32,7 +26,6 @@ export function sumSquares(x: usize, n: i32): f64 {
   }
   return s;
 }
-
 
 /**
  * torch.optim.AdamW's step: g' = g·gradScale, m = β1·m + (1 − β1)·g',
