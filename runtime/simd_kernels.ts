@@ -34,6 +34,8 @@ export interface SimdExports {
   depthwiseInputGrad(dy: number, filter: number, dx: number, geometry: number): void;
   /** `geometry`: see simd/im2col.ts. */
   im2colT(x: number, out: number, geometry: number): void;
+  /** out = a·wa + b·wb (float32); `out` may be `a`. */
+  weightedSum2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
 }
 
 interface EmscriptenHeap {

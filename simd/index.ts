@@ -4,3 +4,4 @@ export { normMoments, normApply, normGradSums, normGradInput } from './norm';
 export { sumSquares, adamwStep } from './optimizer';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { im2colT } from './im2col';
+export { weightedSum2 } from './weighted_sum';

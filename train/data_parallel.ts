@@ -17,6 +17,8 @@ import type { Detector } from '../detectors/detector';
 import type { Batch } from '../data/loader';
 import type { WorkerReply, WorkerStep } from './grad_worker';
 import { computeGrads, Gradients } from './step';
+import { weightedSums, SumTerm } from '../runtime/weighted_sums';
+import { offsetsOf, packTensors } from './flat_tensors';
 
 export class DataParallel {
   private readonly workers: Worker[] = [];
@@ -78,10 +80,12 @@ export class DataParallel {
   /** Gradients of the batch averaged over replicas (losses averaged too), aligned with `vars`. */
   async grads(model: Detector, vars: tf.Variable[], batch: Batch): Promise<Gradients> {
     const shares = DataParallel.split(batch, this.replicas);
-    const weights = model.namedTensors().map((t) => t.variable.dataSync() as Float32Array);
+    const weights = packTensors(model.namedTensors().map((t) => t.variable));
     const pending = shares.slice(1).map((s, i) => {
-      const msg: WorkerStep = { type: 'step', weights: weights.map((w) => w.slice()), images: s.images.slice(), shape: s.shape, targets: s.targets, flags: model.trainFlags };
-      return this.call(this.workers[i], msg, [...msg.weights.map((w) => w.buffer as ArrayBuffer), msg.images.buffer as ArrayBuffer]);
+      // The last worker takes the buffer itself; the others a copy each.
+      const buf = i === shares.length - 2 ? weights.flat : weights.flat.slice();
+      const msg: WorkerStep = { type: 'step', weights: { flat: buf, sizes: weights.sizes }, images: s.images.slice(), shape: s.shape, targets: s.targets, flags: model.trainFlags };
+      return this.call(this.workers[i], msg, [buf.buffer as ArrayBuffer, msg.images.buffer as ArrayBuffer]);
     });
     const own = shares[0];
     const mine = computeGrads(() => model.loss(model.forward(tf.tensor4d(own.images, own.shape)), own.targets), vars);
@@ -96,13 +100,24 @@ export class DataParallel {
     const k = replies.length + 1;
     const losses: Record<string, number> = {};
     for (const key of Object.keys(mine.losses)) losses[key] = (mine.losses[key] + replies.reduce((s, r) => s + r.losses[key], 0)) / k;
-    const grads = vars.map((v, i) => {
-      const parts = [mine.grads[i], ...replies.map((r) => (r.grads[i] ? tf.tensor(r.grads[i]!, v.shape) : undefined))].filter((g): g is tf.Tensor => g !== undefined);
-      if (!parts.length) return undefined;
-      const avg = tf.tidy(() => tf.div(tf.addN(parts), k));
-      tf.dispose(parts);
-      return avg;
+    if (k === 1) return { losses, grads: mine.grads };
+    // Each reply's gradients come as one flat tensor; a variable's mean reads its run of it.
+    const flats = replies.map((r) => tf.tensor1d(r.grads.flat));
+    const offsets = replies.map((r) => offsetsOf(r.grads.sizes));
+    const grads: Array<tf.Tensor | undefined> = new Array(vars.length).fill(undefined);
+    const full: number[] = [], groups: SumTerm[][] = [];
+    vars.forEach((v, i) => {
+      const own = mine.grads[i];
+      const terms: SumTerm[] = [...(own ? [own] : []), ...flats.flatMap((flat, j) => (offsets[j][i] >= 0 ? [{ flat, offset: offsets[j][i] }] : []))];
+      // Every replica has the same variables' gradients (same model, same code); anything else is summed as it comes.
+      if (terms.length === k) {
+        full.push(i);
+        groups.push(terms);
+      } else if (terms.length) grads[i] = partialMean(v, terms, k);
     });
+    // The means in one kernel call.
+    weightedSums(groups, new Array(k).fill(1 / k)).forEach((m, j) => { grads[full[j]] = m; });
+    tf.dispose([...flats, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined)]);
     return { losses, grads };
   }
 
@@ -110,6 +125,11 @@ export class DataParallel {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
+}
+
+/** Σ terms / k where some replicas have no gradient for `v`. */
+function partialMean(v: tf.Variable, terms: SumTerm[], k: number): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.addN(terms.map((t) => (t instanceof tf.Tensor ? t : tf.reshape(tf.slice(t.flat, t.offset, v.size), v.shape)))), k));
 }
 
 /** Each worker replica gets as many XNNPACK threads as the main one (its share of the cores). */

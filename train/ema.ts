@@ -8,6 +8,7 @@
  */
 import { tf } from '../runtime/tf';
 import type { Module, NamedTensor } from '../nn/module';
+import { weightedSums } from '../runtime/weighted_sums';
 
 export interface EmaOptions {
   /** m: the momentum it settles at (mmdetection YOLOX: 0.0001). */
@@ -39,7 +40,10 @@ export class Ema {
   /** One update from the model's current weights. */
   update(): void {
     const m = this.momentumAt(this.steps);
-    tf.tidy(() => this.shadow.forEach((s, i) => s.assign(tf.add(tf.mul(s, 1 - m), tf.mul(this.tensors[i].variable, m)))));
+    // One kernel call for every tensor (runtime/weighted_sums.ts).
+    const next = weightedSums(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
+    this.shadow.forEach((s, i) => s.assign(next[i]));
+    tf.dispose(next);
     this.steps++;
   }
 

@@ -12,20 +12,21 @@ import { buildDetector, ModelConfig } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
 import type { Target } from '../data/loader';
 import { computeGrads } from './step';
+import { packTensors, Packed, unpackViews } from './flat_tensors';
 
 /** `threads`: XNNPACK threads of this replica (the main replica's share of the cores). */
 export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig; threads: number }
 export interface WorkerStep {
   type: 'step';
-  /** Every parameter and buffer, in `namedTensors()` order. */
-  weights: Float32Array[];
+  /** Every parameter and buffer, in `namedTensors()` order, end to end. */
+  weights: Packed;
   images: Float32Array;
   shape: [number, number, number, number];
   targets: Target[];
   /** The main replica's `trainFlags` (e.g. YOLOX's L1 switch). */
   flags: Record<string, boolean>;
 }
-export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Array<Float32Array | null>; numTensors: number } | { type: 'error'; message: string };
+export type WorkerReply = { type: 'ready' } | { type: 'grads'; losses: Record<string, number>; grads: Packed; numTensors: number } | { type: 'error'; message: string };
 
 let model: Detector | undefined;
 
@@ -38,19 +39,20 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   if (!model) throw new Error('worker not initialised');
   const m = model;
   // Inside tidy: assign() keeps the data, tidy drops the temporary handles (outside, each step would leak a copy of the weights).
-  tf.tidy(() => m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(msg.weights[i], t.variable.shape))));
+  const weights = unpackViews(msg.weights);
+  tf.tidy(() => m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(weights[i]!, t.variable.shape))));
   m.train();
   m.trainFlags = { ...msg.flags };
   const vars = m.trainableVariables();
   const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
-  const grads = g.grads.map((t) => (t ? (t.dataSync() as Float32Array) : null));
+  const grads = packTensors(g.grads);
   tf.dispose(g.grads.filter((t): t is tf.Tensor => t !== undefined));
   return { type: 'grads', losses: g.losses, grads, numTensors: tf.memory().numTensors };
 }
 
 parentPort?.on('message', (msg: WorkerInit | WorkerStep) => {
   handle(msg).then(
-    (r) => parentPort!.postMessage(r, r.type === 'grads' ? r.grads.filter((x): x is Float32Array => x !== null).map((x) => x.buffer as ArrayBuffer) : []),
+    (r) => parentPort!.postMessage(r, r.type === 'grads' ? [r.grads.flat.buffer as ArrayBuffer] : []),
     (e: unknown) => parentPort!.postMessage({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) }),
   );
 });

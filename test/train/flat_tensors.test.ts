@@ -1,0 +1,38 @@
+import { strict as assert } from 'assert';
+import { tf } from '../../runtime/tf';
+import { offsetsOf, packTensors, unpackViews } from '../../train/flat_tensors';
+import { onBackend, seeded } from '../helpers';
+
+describe('flat tensor buffers (what replicas exchange)', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`${backend}: pack then unpack gives every tensor back, absent ones included`, async () => {
+      await onBackend(backend, () => {
+        const ts: Array<tf.Tensor | undefined> = [tf.tensor2d(seeded(6, 1), [3, 2]), undefined, tf.tensor1d(seeded(5, 2)), tf.scalar(4)];
+        const p = packTensors(ts);
+        assert.deepEqual(p.sizes, [6, -1, 5, 1]);
+        assert.equal(p.flat.length, 12);
+        const views = unpackViews(p);
+        ts.forEach((t, i) => {
+          if (!t) return assert.equal(views[i], undefined);
+          assert.deepEqual(Array.from(views[i]!), Array.from(t.dataSync()));
+        });
+        // A copy: the tensors' own storage is untouched by writes to the buffer.
+        p.flat.fill(0);
+        assert.deepEqual(Array.from(ts[0]!.dataSync()), Array.from(seeded(6, 1)));
+        tf.dispose(ts.filter((t): t is tf.Tensor => t !== undefined));
+      });
+    });
+  }
+
+  it('offsets skip absent tensors', () => {
+    assert.deepEqual(offsetsOf([3, -1, 2, 0, 4]), [0, -1, 3, 5, 5]);
+  });
+
+  it('refuses a tensor that is not float32, naming it', async () => {
+    await onBackend('cpu', () => {
+      const a = tf.zeros([2]), b = tf.zeros([2], 'int32');
+      assert.throws(() => packTensors([a, b]), /tensor 1 is int32, not float32/);
+      tf.dispose([a, b]);
+    });
+  });
+});

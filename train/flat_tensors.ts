@@ -1,0 +1,43 @@
+/**
+ * Tensors to and from one flat Float32Array, the form weights and gradients
+ * take between replicas: one buffer to transfer instead of one per tensor,
+ * filled straight from the backend's storage (the wasm heap, the cpu
+ * backend's arrays) instead of a `dataSync` per tensor, each an engine call
+ * and a copy of its own (~400 a step each way).
+ */
+import { tf } from '../runtime/tf';
+import { JS_KERNEL_BACKENDS, JsKernelBackend, storage } from '../runtime/kernel_storage';
+
+/** The tensors end to end, and each one's element count (−1 where a tensor is absent). */
+export interface Packed { flat: Float32Array; sizes: number[] }
+
+/** Element offset of each tensor in the flat buffer (−1 where absent). */
+export function offsetsOf(sizes: number[]): number[] {
+  let at = 0;
+  return sizes.map((n) => {
+    if (n < 0) return -1;
+    const o = at;
+    at += n;
+    return o;
+  });
+}
+
+export function packTensors(ts: Array<tf.Tensor | undefined>): Packed {
+  const sizes = ts.map((t) => (t ? t.size : -1));
+  const flat = new Float32Array(sizes.reduce((s, n) => s + Math.max(n, 0), 0));
+  const name = tf.getBackend();
+  const st = (JS_KERNEL_BACKENDS as readonly string[]).includes(name) ? storage(tf.backend(), name as JsKernelBackend) : undefined;
+  const offsets = offsetsOf(sizes);
+  ts.forEach((t, i) => {
+    if (!t) return;
+    if (t.dtype !== 'float32') throw new Error(`packTensors: tensor ${i} is ${t.dtype}, not float32`);
+    flat.set(st ? st.read(t) : (t.dataSync() as Float32Array), offsets[i]);
+  });
+  return { flat, sizes };
+}
+
+/** Views of the flat buffer, one per tensor (undefined where absent). */
+export function unpackViews(p: Packed): Array<Float32Array | undefined> {
+  const offsets = offsetsOf(p.sizes);
+  return p.sizes.map((n, i) => (n < 0 ? undefined : p.flat.subarray(offsets[i], offsets[i] + n)));
+}
