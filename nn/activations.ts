@@ -4,6 +4,7 @@
  */
 import { tf } from '../runtime/tf';
 import { Layer } from './module';
+import { siluGrad } from '../runtime/silu_grad_kernel';
 
 export type ActName = 'relu' | 'relu6' | 'hardSigmoid' | 'hardSwish' | 'silu' | 'sigmoid' | 'identity';
 
@@ -17,9 +18,19 @@ export function hardSwish<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, hardSigmoid(x)));
 }
 
-/** x · sigmoid(x), as `torch.nn.SiLU`. */
+/**
+ * x · sigmoid(x), as `torch.nn.SiLU`, with its gradient in one kernel
+ * (runtime/silu_grad_kernel.ts) from the saved x and sigmoid(x).
+ */
 export function silu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const xi = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const s = tf.sigmoid(xi);
+    save([xi, s]);
+    return { value: tf.mul(xi, s), gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => siluGrad(dy as tf.Tensor, saved[0], saved[1]) };
+  });
+  return f(x) as T;
 }
 
 export function activate<T extends tf.Tensor>(name: ActName, x: T): T {

@@ -36,6 +36,8 @@ export interface SimdExports {
   im2colT(x: number, out: number, geometry: number): void;
   /** out = a·wa + b·wb (float32); `out` may be `a`. */
   weightedSum2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
+  /** dx = dy · s · (1 + x · (1 − s)), s = sigmoid(x). */
+  siluGrad(dy: number, x: number, s: number, dx: number, n: number): void;
 }
 
 interface EmscriptenHeap {

@@ -5,3 +5,4 @@ export { sumSquares, adamwStep } from './optimizer';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { im2colT } from './im2col';
 export { weightedSum2 } from './weighted_sum';
+export { siluGrad } from './silu';
