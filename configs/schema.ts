@@ -91,7 +91,7 @@ export const DEFAULTS: Config = {
     test: { scoreThr: 0.05, nmsPre: 1000, iouThr: 0.5, maxPerImage: 100 },
     yolox: {
       simota: { centerRadius: 2.5, candidateTopk: 10, iouWeight: 3, clsWeight: 1 },
-      loss: { bboxWeight: 5, objWeight: 1, clsWeight: 1, l1Weight: 1, l1LastEpochs: 0 },
+      loss: { bboxWeight: 5, objWeight: 1, clsWeight: 1, l1Weight: 1, l1LastEpochs: 0, iouMode: 'square' },
       test: { scoreThr: 0.01, iouThr: 0.65, maxPerImage: 100 },
     },
   },

@@ -7,7 +7,7 @@
  *
  * Losses (mmdetection `loss_by_feat`), each divided by max(#positives, 1):
  * objectness BCE over all priors (crowd regions ignored), class BCE on
- * positives against one-hot · IoU, IoU loss (square, weight 5) on decoded
+ * positives against one-hot · IoU, IoU loss (square by default, weight 5) on decoded
  * boxes, and an optional L1 on the raw offsets (`trainFlags.l1`, YOLOX's last
  * no-augmentation epochs).
  */
@@ -27,7 +27,11 @@ export interface YoloxLossOptions {
   objWeight?: number;
   clsWeight?: number;
   l1Weight?: number;
+  /** IoU loss 1 − IoU² (`square`, mmdetection's YOLOX) or 1 − IoU (`linear`, whose gradient does not fade at low IoU). */
+  iouMode?: 'square' | 'linear';
 }
+
+export const IOU_MODES = ['square', 'linear'] as const;
 
 export interface YoloxTestOptions {
   /** Keep predictions with obj · max class score ≥ this (mmdetection 0.01). */
@@ -66,6 +70,8 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
 
   constructor(p: YoloxParts) {
     super(p);
+    const mode = p.loss?.iouMode ?? 'square';
+    if (!(IOU_MODES as readonly string[]).includes(mode)) throw new Error(`model.yolox.loss.iouMode "${String(mode)}" is not built; choose one of: ${IOU_MODES.join(', ')}`);
     this.p = p;
     this.trainFlags = { l1: false };
   }
@@ -156,7 +162,7 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
       const posMask = tf.cast(tf.expandDims(pos, -1), 'bool');
       const safeReg = tf.where(tf.tile(posMask, [1, 1, 4]), reg, tf.zerosLike(reg)) as tf.Tensor3D;
       const boxes = Yolox.decode(safeReg, tf.tensor3d(pr.all, [1, n, 4]));
-      losses.loss_bbox = tf.mul(iouLossSum(boxes, tf.tensor3d(t.box, [B, n, 4]), pos), (lo.bboxWeight ?? 5) / avg);
+      losses.loss_bbox = tf.mul(iouLossSum(boxes, tf.tensor3d(t.box, [B, n, 4]), pos, lo.iouMode ?? 'square'), (lo.bboxWeight ?? 5) / avg);
       losses.loss_obj = tf.mul(bceWithLogitsSum(tf.squeeze(obj, [2]), pos, tf.tensor2d(t.objWeight, [B, n])), (lo.objWeight ?? 1) / avg);
       if (this.trainFlags.l1) {
         const l1 = tf.sum(tf.mul(tf.abs(tf.sub(reg, tf.tensor3d(t.l1, [B, n, 4]))), tf.expandDims(pos, -1)));

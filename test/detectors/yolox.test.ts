@@ -219,5 +219,6 @@ describe('config swap: every backbone family × {retinanet, yolox} × {fpn, pafp
     assert.throws(() => buildDetector({ ...tinyRetinaConfig(3), head: { type: 'yolov8' as never } }), /model\.head\.type "yolov8" is not built; choose one of: retinanet, yolox/);
     assert.throws(() => buildDetector({ ...tinyRetinaConfig(3), neck: { type: 'bifpn' as never } }), /model\.neck\.type "bifpn" is not built; choose one of: fpn, pafpn/);
     assert.throws(() => buildDetector({ ...tinyRetinaConfig(3), backbone: { name: 'resnet18', outStrides: [8, 32] }, neck: { type: 'pafpn' } }), /PAFPN: input strides must double level to level, got 8, 32/);
+    assert.throws(() => buildDetector({ ...tinyYoloxConfig(3), yolox: { simota: {}, loss: { iouMode: 'giou' as never }, test: {} } }), /model\.yolox\.loss\.iouMode "giou" is not built; choose one of: square, linear/);
   });
 });

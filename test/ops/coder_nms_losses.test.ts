@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
 import { decodeDeltas, encodeDeltas, MAX_RATIO } from '../../ops/coder';
 import { batchedNms, nms } from '../../ops/nms';
-import { giouLoss, l1Loss, sigmoidFocalLoss } from '../../ops/losses';
+import { giouLoss, iouLossSum, l1Loss, sigmoidFocalLoss } from '../../ops/losses';
 
 describe('delta coder', () => {
   it('encodes by hand-derived values and decodes back', () => {
@@ -55,5 +55,13 @@ describe('losses', () => {
     // Same box: GIoU 1 → loss 0. Disjoint [0,0,1,1] vs [2,0,3,1]: IoU 0, enclosure 3, union 2 → GIoU −1/3 → loss 4/3.
     const g = giouLoss(tf.tensor2d([[0, 0, 1, 1], [0, 0, 1, 1]]), tf.tensor2d([[0, 0, 1, 1], [2, 0, 3, 1]]), tf.tensor1d([1, 1]), 1).dataSync()[0];
     assert.ok(Math.abs(g - 4 / 3) < 1e-4, `${g}`);
+  });
+
+  it('IoU loss, square (1 − IoU²) and linear (1 − IoU), weighted', () => {
+    // [0,0,2,2] vs [1,0,3,2]: intersection 2, union 6 → IoU 1/3; the second pair is identical (loss 0) at weight 3.
+    const pred = tf.tensor2d([[0, 0, 2, 2], [0, 0, 1, 1]]), target = tf.tensor2d([[1, 0, 3, 2], [0, 0, 1, 1]]), w = tf.tensor1d([2, 3]);
+    assert.ok(Math.abs(iouLossSum(pred, target, w, 'square').dataSync()[0] - 2 * (1 - 1 / 9)) < 1e-6);
+    assert.ok(Math.abs(iouLossSum(pred, target, w, 'linear').dataSync()[0] - 2 * (1 - 1 / 3)) < 1e-6);
+    tf.dispose([pred, target, w]);
   });
 });
