@@ -51,6 +51,12 @@ export function storage(backend: Backend, name: 'wasm' | 'cpu'): Storage {
 export const JS_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
 export type JsKernelBackend = (typeof JS_KERNEL_BACKENDS)[number];
 
+/** The current backend when our JS kernels run on it, else undefined (callers fall back to composed ops). */
+export function jsKernelBackend(): JsKernelBackend | undefined {
+  const name = tf.getBackend();
+  return (JS_KERNEL_BACKENDS as readonly string[]).includes(name) ? (name as JsKernelBackend) : undefined;
+}
+
 /** Kernel name → a kernel function for a given backend (its storage differs). */
 export type JsKernelFactories = Record<string, (backend: JsKernelBackend) => unknown>;
 

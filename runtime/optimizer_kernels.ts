@@ -6,7 +6,7 @@
  * for the update, one call for the norm of all of them.
  */
 import { tf } from './tf';
-import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
+import { JS_KERNEL_BACKENDS, jsKernelBackend, registerJsKernels, storage } from './kernel_storage';
 import { simdFor } from './simd_kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -88,7 +88,7 @@ export function registerOptimizerKernels(): void {
 /** Whether the current backend runs these kernels. */
 export function optimizerKernelsHere(): boolean {
   registerOptimizerKernels();
-  return (OPTIMIZER_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend());
+  return jsKernelBackend() !== undefined;
 }
 
 /** Σ x² over every element of every tensor, as one kernel call where it can (float64 accumulation). */

@@ -7,7 +7,7 @@
  * neck and head.
  */
 import { tf } from './tf';
-import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
+import { jsKernelBackend, registerJsKernels, storage } from './kernel_storage';
 import { simdFor } from './simd_kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -34,7 +34,7 @@ function siluGradKernel(name: 'wasm' | 'cpu') {
 /** dx of SiLU, one kernel on wasm and cpu, composed ops elsewhere. */
 export function siluGrad(dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor): tf.Tensor {
   registerJsKernels({ [SILU_GRAD]: siluGradKernel });
-  if (!(JS_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())) {
+  if (!jsKernelBackend()) {
     return tf.tidy(() => tf.mul(tf.mul(dy, s), tf.add(1, tf.mul(x, tf.sub(1, s)))));
   }
   return tf.engine().runKernel(SILU_GRAD, { dy, x, s }) as tf.Tensor;

@@ -13,7 +13,7 @@
  * per variable).
  */
 import { tf } from './tf';
-import { JS_KERNEL_BACKENDS, registerJsKernels, storage } from './kernel_storage';
+import { jsKernelBackend, registerJsKernels, storage } from './kernel_storage';
 import { simdFor } from './simd_kernels';
 
 type TensorInfo = tf.TensorInfo;
@@ -110,7 +110,7 @@ export function weightedSums(groups: SumTerm[][], weights: number[]): tf.Tensor[
   const shapes = groups.map((g, i) => groupShape(g, i, k));
   if (!groups.length) return [];
   registerWeightedSums();
-  if (!(JS_KERNEL_BACKENDS as readonly string[]).includes(tf.getBackend())) return groups.map((g) => composedSum(g, weights));
+  if (!jsKernelBackend()) return groups.map((g) => composedSum(g, weights));
   const inputs: Record<string, tf.Tensor> = {};
   const index = new Map<tf.Tensor, number>();
   const terms: number[] = [];

@@ -6,7 +6,7 @@
  * and a copy of its own (~400 a step each way).
  */
 import { tf } from '../runtime/tf';
-import { JS_KERNEL_BACKENDS, JsKernelBackend, storage } from '../runtime/kernel_storage';
+import { jsKernelBackend, storage } from '../runtime/kernel_storage';
 
 /** The tensors end to end, and each one's element count (−1 where a tensor is absent). */
 export interface Packed { flat: Float32Array; sizes: number[] }
@@ -25,8 +25,8 @@ export function offsetsOf(sizes: number[]): number[] {
 export function packTensors(ts: Array<tf.Tensor | undefined>): Packed {
   const sizes = ts.map((t) => (t ? t.size : -1));
   const flat = new Float32Array(sizes.reduce((s, n) => s + Math.max(n, 0), 0));
-  const name = tf.getBackend();
-  const st = (JS_KERNEL_BACKENDS as readonly string[]).includes(name) ? storage(tf.backend(), name as JsKernelBackend) : undefined;
+  const name = jsKernelBackend();
+  const st = name ? storage(tf.backend(), name) : undefined;
   const offsets = offsetsOf(sizes);
   ts.forEach((t, i) => {
     if (!t) return;
