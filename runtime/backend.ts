@@ -11,6 +11,7 @@ import { tf } from './tf';
 import { registerWasmIdentity } from './wasm_identity';
 import { registerCpuResizeNearestGrad } from './cpu_resize_nearest_grad';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
+import { registerConvGemmKernels } from './conv_gemm_kernels';
 import { registerThreadedWasm } from './wasm_threads';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -95,6 +96,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
   // (see wasm_threads.ts); with more than one thread we load the threaded one.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   registerWasmGradKernels();
+  registerConvGemmKernels();
   registerWasmIdentity();
   // Once per process: replacing a started backend would drop its tensors.
   if (threads > 1 && !wasmLoaderChosen) {

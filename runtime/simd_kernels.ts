@@ -11,11 +11,20 @@
  * heap is a shared memory, the single-threaded one's is not, and a module
  * can only import the kind it was compiled for.
  *
+ * Each comes in a second build with relaxed SIMD (`f32x4.relaxed_madd`, a
+ * fused multiply-add on CPUs with FMA), which the conv GEMMs use
+ * (simd/conv_gemm.ts). Node 20's V8 has relaxed SIMD behind
+ * `--experimental-wasm-relaxed-simd`, which we set at run time before the
+ * first compile (V8 reads wasm feature flags per compile); where the engine
+ * still refuses the module, or with GHOSTDET_RELAXED_SIMD=0, the plain build
+ * runs (mul then add).
+ *
  * Off (the JS loops run) where the build is missing (the browser bundle),
  * on the cpu backend, and with GHOSTDET_SIMD=0.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as v8 from 'v8';
 import { tf } from './tf';
 
 type TensorInfo = tf.TensorInfo;
@@ -38,6 +47,14 @@ export interface SimdExports {
   weightedSum2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
   /** dx = dy · s · (1 + x · (1 − s)), s = sigmoid(x). */
   siluGrad(dy: number, x: number, s: number, dx: number, n: number): void;
+  /** `[K, cout]` filter → `[ceil(cout / 8), K, 8]` panels (see simd/conv_gemm.ts). */
+  convPackFilter(w: number, out: number, K: number, cout: number): void;
+  /** `geometry`: see simd/conv_gemm.ts; `zeros`: cin zero floats. */
+  convForward(x: number, packed: number, y: number, geometry: number, zeros: number): void;
+  /** Needs cin % 4 = 0 and cout % 8 = 0. */
+  convFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
+  /** Rows of c floats → rows of c2 ≥ c floats, zero-padded. */
+  padRows(src: number, dst: number, rows: number, c: number, c2: number): void;
 }
 
 interface EmscriptenHeap {
@@ -54,6 +71,8 @@ interface WasmBackendLike {
 /** The kernels bound to one tfjs-wasm heap, with what a kernel needs around them. */
 export interface Simd {
   k: SimdExports;
+  /** Built with relaxed SIMD: multiply-adds are fused where the CPU can. */
+  relaxed: boolean;
   /** Heap address of a tensor's data. */
   ptr(t: TensorInfo): number;
   /** Scratch from the heap's malloc; views made after every allocation of a kernel (a malloc can grow the heap). */
@@ -65,20 +84,36 @@ export interface Simd {
   withInts<T>(values: number[], fn: (ptr: number) => T): T;
 }
 
-const bound = new WeakMap<WebAssembly.Memory, Simd | null>();
+/** Bound modules per heap, plain and relaxed. */
+const bound = new WeakMap<WebAssembly.Memory, Map<boolean, Simd | null>>();
 
-function moduleFile(shared: boolean): string {
-  return path.join(__dirname, '..', 'simd', shared ? 'kernels_shared.wasm' : 'kernels.wasm');
+function moduleFile(shared: boolean, relaxed: boolean): string {
+  return path.join(__dirname, '..', 'simd', `kernels${shared ? '_shared' : ''}${relaxed ? '_relaxed' : ''}.wasm`);
 }
 
-function bind(backend: WasmBackendLike, memory: WebAssembly.Memory): Simd | null {
+let relaxedFlagSet = false;
+
+/** Whether this engine compiles `bytes` (a relaxed-SIMD module), after turning the feature on in Node 20. */
+function relaxedCompiles(bytes: BufferSource): boolean {
+  if (WebAssembly.validate(bytes)) return true;
+  if (relaxedFlagSet || typeof process === 'undefined' || !process.versions?.node) return false;
+  relaxedFlagSet = true;
+  if (typeof v8.setFlagsFromString !== 'function') return false;
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes);
+}
+
+function bind(backend: WasmBackendLike, memory: WebAssembly.Memory, relaxed: boolean): Simd | null {
   if (typeof fs.readFileSync !== 'function') return null;
-  const file = moduleFile(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer);
+  const file = moduleFile(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer, relaxed);
   if (!fs.existsSync(file)) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(file)), { env: { memory } });
+  const bytes: BufferSource = new Uint8Array(fs.readFileSync(file));
+  if (relaxed && !relaxedCompiles(bytes)) return null;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const heap = backend.wasm;
   return {
     k: instance.exports as unknown as SimdExports,
+    relaxed,
     ptr: (t) => {
       const d = backend.dataIdMap.get(t.dataId);
       if (!d) throw new Error('simd kernel: tensor data is not on the wasm heap');
@@ -106,12 +141,18 @@ export function simdFor(backend: tf.KernelBackend): Simd | undefined {
   const b = backend as unknown as WasmBackendLike;
   const memory = b.wasm?.wasmMemory ?? b.wasm?.asm?.memory;
   if (!memory) return undefined;
-  let s = bound.get(memory);
-  if (s === undefined) {
-    s = bind(b, memory);
-    bound.set(memory, s);
+  let forHeap = bound.get(memory);
+  if (!forHeap) bound.set(memory, (forHeap = new Map()));
+  const wantRelaxed = typeof process === 'undefined' || process.env?.GHOSTDET_RELAXED_SIMD !== '0';
+  for (const relaxed of wantRelaxed ? [true, false] : [false]) {
+    let s = forHeap.get(relaxed);
+    if (s === undefined) {
+      s = bind(b, memory, relaxed);
+      forHeap.set(relaxed, s);
+    }
+    if (s) return s;
   }
-  return s ?? undefined;
+  return undefined;
 }
 
 /** Whether the SIMD kernels run on the current backend (describes the backend; tests assert it). */

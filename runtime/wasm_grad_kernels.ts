@@ -26,11 +26,12 @@
  */
 import { tf } from './tf';
 import { simdFor, Simd } from './simd_kernels';
+import { Geometry, geometry } from './conv_geometry';
+import { conv2DFilterGradGemm, convGemmFor } from './conv_gemm_kernels';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
 type Attrs = Record<string, unknown>;
-type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 
 /** The wasm backend's heap access (not on `KernelBackend`'s public type). */
 interface HeapBackend {
@@ -68,23 +69,6 @@ function padOrCrop(backend: Backend, x: TensorInfo, top: number, bottom: number,
     cur = padded;
   }
   return cur;
-}
-
-interface Geometry {
-  outH: number; outW: number; kh: number; kw: number;
-  sh: number; sw: number; dh: number; dw: number;
-  top: number; left: number; bottom: number; right: number;
-}
-
-function geometry(xShape: number[], filterShape: [number, number, number, number], strides: number | [number, number],
-  dilations: number | [number, number] | undefined, pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, depthwise: boolean): Geometry {
-  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, strides,
-    dilations ?? 1, pad, dimRoundingMode, depthwise, 'channelsLast');
-  return {
-    outH: info.outHeight, outW: info.outWidth, kh: info.filterHeight, kw: info.filterWidth,
-    sh: info.strideHeight, sw: info.strideWidth, dh: info.dilationHeight, dw: info.dilationWidth,
-    top: info.padInfo.top, left: info.padInfo.left, bottom: info.padInfo.bottom, right: info.padInfo.right,
-  };
 }
 
 /**
@@ -207,6 +191,8 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
   if (a.dataFormat && a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const [kh, kw, cin, cout] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const gemm = convGemmFor(backend);
+  if (gemm) return conv2DFilterGradGemm(gemm, backend, x, dy, a.filterShape, g);
   const p = x.shape[0] * g.outH * g.outW;
   const kc = kh * kw * cin;
   // With our SIMD im2colT this layout wins at every shape measured (the first conv, kc 27 < cout 32:

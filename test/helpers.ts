@@ -41,13 +41,21 @@ export function seeded(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** Runs `fn` with our SIMD kernels off (GHOSTDET_SIMD=0): the JS / XNNPACK routes they replace on wasm. */
-export function withoutSimd<T>(fn: () => T): T {
-  const prev = process.env.GHOSTDET_SIMD;
-  process.env.GHOSTDET_SIMD = '0';
+/** Runs `fn` with these environment variables set (undefined: unset), then restores them. */
+export function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+  const prev = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const put = (v: Record<string, string | undefined>): void => {
+    for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k]; else process.env[k] = x;
+  };
+  put(vars);
   try {
     return fn();
   } finally {
-    if (prev === undefined) delete process.env.GHOSTDET_SIMD; else process.env.GHOSTDET_SIMD = prev;
+    put(prev);
   }
+}
+
+/** Runs `fn` with our SIMD kernels off (GHOSTDET_SIMD=0): the JS / XNNPACK routes they replace on wasm. */
+export function withoutSimd<T>(fn: () => T): T {
+  return withEnv({ GHOSTDET_SIMD: '0' }, fn);
 }

@@ -1,0 +1,135 @@
+/**
+ * Dense convolutions on our SIMD GEMMs (simd/conv_gemm.ts) in place of
+ * XNNPACK's, on one thread: the forward conv (and so the conv input
+ * gradient, which wasm_grad_kernels.ts builds from forward convs of dY) and
+ * the filter gradient.
+ *
+ * Why: with relaxed SIMD the GEMMs multiply-add in one fused instruction,
+ * which XNNPACK's wasm build cannot use; its convs ran 11–21 GFLOP/s on one
+ * thread of this project's 2-core machine (filter gradients, as im2colᵀ + a
+ * matmul, 5–14), where a 4×8 FMA tile runs ~30. The filter gradient also no
+ * longer writes the `[kh·kw·Cin, P]` im2colᵀ, 9× the input for a 3×3 conv.
+ *
+ * Used where our SIMD module runs and the backend has one XNNPACK thread (a
+ * training replica; bench:train measures both layouts): with more threads
+ * XNNPACK's pool splits each conv across cores, which ours does not.
+ * GHOSTDET_CONV_GEMM=0 turns them off, GHOSTDET_CONV_GEMM=1 on at any
+ * thread count.
+ */
+import { tf } from './tf';
+import { Geometry, geometry } from './conv_geometry';
+import { storage } from './kernel_storage';
+import { simdFor, Simd } from './simd_kernels';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+
+interface ThreadedWasm {
+  wasm?: { _getThreadsCount?: () => number; tfjs?: { getThreadsCount?: () => number } };
+}
+
+/** XNNPACK's thread count on this backend, 1 where it cannot tell. */
+function xnnpackThreads(backend: Backend): number {
+  const w = (backend as unknown as ThreadedWasm).wasm;
+  return w?.tfjs?.getThreadsCount?.() ?? w?._getThreadsCount?.() ?? 1;
+}
+
+/** Our SIMD module where the conv GEMMs should run on this backend (see the file comment), else undefined. */
+export function convGemmFor(backend: Backend): Simd | undefined {
+  const mode = typeof process === 'undefined' ? undefined : process.env?.GHOSTDET_CONV_GEMM;
+  if (mode === '0') return undefined;
+  const simd = simdFor(backend);
+  if (!simd) return undefined;
+  return mode === '1' || xnnpackThreads(backend) === 1 ? simd : undefined;
+}
+
+/** The 15 ints of simd/conv_gemm.ts's geometry block. */
+function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry): number[] {
+  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
+}
+
+/** Heap scratch for the length of `fn`. */
+function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => T): T {
+  const ptrs = bytes.map((b) => simd.malloc(Math.max(16, b)));
+  try {
+    return fn(...ptrs);
+  } finally {
+    for (const p of ptrs) simd.free(p);
+  }
+}
+
+/** y = conv(x, filter), NHWC / HWIO. */
+export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry): TensorInfo {
+  const [n, , , cin] = x.shape;
+  const [kh, kw, , cout] = filter.shape;
+  const K = kh * kw * cin;
+  const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
+  if (tf.util.sizeFromShape(y.shape) === 0) return y;
+  withScratch(simd, [Math.ceil(cout / 8) * K * 32, cin * 4], (packed, zeros) => {
+    simd.f32(zeros, cin).fill(0);
+    simd.k.convPackFilter(simd.ptr(filter), packed, K, cout);
+    simd.withInts(geometryInts(x.shape, cout, g), (geo) => simd.k.convForward(simd.ptr(x), packed, simd.ptr(y), geo, zeros));
+  });
+  return y;
+}
+
+/** Pads the last axis of a `[rows, c]` heap array to c2 into scratch, or returns it as is. */
+function padded(simd: Simd, src: number, rows: number, c: number, c2: number, scratch: number): number {
+  if (c === c2) return src;
+  simd.k.padRows(src, scratch, rows, c, c2);
+  return scratch;
+}
+
+/** dW `[kh, kw, Cin, Cout]` of y = conv(x, W), from x and dY. */
+export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo, dy: TensorInfo,
+  filterShape: [number, number, number, number], g: Geometry): TensorInfo {
+  const [n, h, w, cin] = x.shape;
+  const [kh, kw, , cout] = filterShape;
+  const cin4 = Math.ceil(cin / 4) * 4, cout8 = Math.ceil(cout / 8) * 8;
+  const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
+  const pixels = n * g.outH * g.outW;
+  const exact = cin4 === cin && cout8 === cout;
+  const bytes = exact ? [] : [n * h * w * cin4 * 4, pixels * cout8 * 4, kh * kw * cin4 * cout8 * 4];
+  withScratch(simd, bytes, (xs, dys, dws) => {
+    const xp = padded(simd, simd.ptr(x), n * h * w, cin, cin4, xs);
+    const dyp = padded(simd, simd.ptr(dy), pixels, cout, cout8, dys);
+    const out = exact ? simd.ptr(dw) : dws;
+    simd.withInts(geometryInts([n, h, w, cin4], cout8, g), (geo) => simd.k.convFilterGrad(xp, dyp, out, geo));
+    if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, cin, cin4, cout, cout8);
+  });
+  return dw;
+}
+
+/** `[taps, cin4, cout8]` → `[taps, cin, cout]`. */
+function unpadFilter(simd: Simd, src: number, dst: number, taps: number, cin: number, cin4: number, cout: number, cout8: number): void {
+  const s = simd.f32(src, taps * cin4 * cout8), d = simd.f32(dst, taps * cin * cout);
+  for (let t = 0; t < taps; t++) {
+    for (let i = 0; i < cin; i++) d.set(s.subarray((t * cin4 + i) * cout8, (t * cin4 + i) * cout8 + cout), (t * cin + i) * cout);
+  }
+}
+
+let registered = false;
+
+/**
+ * Puts `conv2DGemm` in front of wasm's Conv2D (XNNPACK's stays the fallback:
+ * NCHW, more than one thread, no SIMD module). Idempotent.
+ */
+export function registerConvGemmKernels(): void {
+  if (registered) return;
+  const xnnpack = tf.getKernel('Conv2D', 'wasm');
+  if (!xnnpack) return;
+  registered = true;
+  tf.unregisterKernel('Conv2D', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Conv2D', backendName: 'wasm', setupFunc: xnnpack.setupFunc, disposeFunc: xnnpack.disposeFunc,
+    kernelFunc: (args) => {
+      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+      const a = args.attrs as unknown as tf.Conv2DAttrs;
+      const backend = args.backend as Backend;
+      const simd = convGemmFor(backend);
+      if (!simd || (a.dataFormat && a.dataFormat !== 'NHWC')) return xnnpack.kernelFunc(args);
+      const g = geometry(x.shape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false);
+      return conv2DGemm(simd, backend, x, filter, g);
+    },
+  });
+}
