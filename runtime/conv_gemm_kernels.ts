@@ -65,10 +65,10 @@ export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: 
   const K = kh * kw * cin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
-  withScratch(simd, [Math.ceil(cout / 8) * K * 32, cin * 4], (packed, zeros) => {
+  withScratch(simd, [Math.ceil(cout / 8) * K * 32, cin * 4, K * 16], (packed, zeros, tile) => {
     simd.f32(zeros, cin).fill(0);
     simd.k.convPackFilter(simd.ptr(filter), packed, K, cout);
-    simd.withInts(geometryInts(x.shape, cout, g), (geo) => simd.k.convForward(simd.ptr(x), packed, simd.ptr(y), geo, zeros));
+    simd.withInts(geometryInts(x.shape, cout, g), (geo) => simd.k.convForward(simd.ptr(x), packed, simd.ptr(y), geo, zeros, tile));
   });
   return y;
 }

@@ -1,10 +1,11 @@
 // Dense NHWC convolutions as register-tiled GEMMs on the tfjs-wasm heap.
 //
 // Forward: output pixels × output channels, reduced over (tap, input
-// channel), read straight from the input through per-pixel row pointers
-// (an implicit im2col: nothing is copied). A tile is 4 pixels × 8 channels,
-// eight accumulators; each step broadcasts one input value per pixel and
-// loads 8 filter values, 8 multiply-adds for 6 loads.
+// channel). A tile is 4 pixels × 8 channels, eight accumulators; each step
+// broadcasts one input value per pixel and loads 8 filter values, 8
+// multiply-adds for 6 loads. The tile's inputs are gathered once through
+// per-pixel row pointers (zeros in the padding) into a `[K, 4]` strip that
+// every 8-channel block then reads: the im2col of 4 pixels, never of the map.
 //
 // Filter gradient: dW[tap, ci, co] = Σ_p x[p under tap, ci] · dY[p, co], a
 // 4 (ci) × 8 (co) tile reduced over the output pixels, taken in chunks of
@@ -79,10 +80,36 @@ export function padRows(src: usize, dst: usize, rows: i32, c: i32, c2: i32): voi
 }
 
 /**
- * y = conv(x, filter) with the filter packed by `convPackFilter`; `zeros`
- * holds cin zero floats (the row a pixel reads in the padding).
+ * The input under every tap for a tile's 4 pixels, interleaved `[K, 4]`
+ * (k = tap·cin + ci), so the GEMM loop reads one pointer; channels in 4×4
+ * blocks transposed in registers.
  */
-export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize): void {
+@inline function packTile(a0: usize, a1: usize, a2: usize, a3: usize, rowBytes: usize, pa: usize): usize {
+  let o: usize = 0;
+  for (; o + 16 <= rowBytes; o += 16, pa += 64) {
+    const v0 = v128.load(a0 + o), v1 = v128.load(a1 + o), v2 = v128.load(a2 + o), v3 = v128.load(a3 + o);
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    v128.store(pa, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+    v128.store(pa, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(pa, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(pa, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+  }
+  for (; o < rowBytes; o += 4, pa += 16) {
+    store<f32>(pa, load<f32>(a0 + o));
+    store<f32>(pa, load<f32>(a1 + o), 4);
+    store<f32>(pa, load<f32>(a2 + o), 8);
+    store<f32>(pa, load<f32>(a3 + o), 12);
+  }
+  return pa;
+}
+
+/**
+ * y = conv(x, filter) with the filter packed by `convPackFilter`; `zeros`
+ * holds cin zero floats (the row a pixel reads in the padding), `tile`
+ * K·4 floats of scratch.
+ */
+export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize, tile: usize): void {
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), cin = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), cout = geo(g, 6);
   const kh = geo(g, 7), kw = geo(g, 8), sh = geo(g, 9), sw = geo(g, 10), dh = geo(g, 11), dw = geo(g, 12);
   const top = geo(g, 13), left = geo(g, 14);
@@ -98,31 +125,33 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
     const x0 = (r0 - oy0 * outW) * sw - left, x1 = (r1 - oy1 * outW) * sw - left;
     const x2 = (r2 - oy2 * outW) * sw - left, x3 = (r3 - oy3 * outW) * sw - left;
     const base0 = b0 * h, base1 = b1 * h, base2 = b2 * h, base3 = b3 * h;
+    let pa = tile;
+    for (let i = 0; i < kh; i++) {
+      const ty = i * dh;
+      for (let j = 0; j < kw; j++) {
+        const tx = j * dw;
+        pa = packTile(
+          rowAt(x, zeros, base0, y0 + ty, x0 + tx, h, w, rowBytes), rowAt(x, zeros, base1, y1 + ty, x1 + tx, h, w, rowBytes),
+          rowAt(x, zeros, base2, y2 + ty, x2 + tx, h, w, rowBytes), rowAt(x, zeros, base3, y3 + ty, x3 + tx, h, w, rowBytes),
+          rowBytes, pa);
+      }
+    }
     const rows = min(4, M - p0);
     for (let cb = 0; cb < blocks; cb++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
       let pb = b + <usize>cb * panelBytes;
-      for (let i = 0; i < kh; i++) {
-        const ty = i * dh;
-        for (let j = 0; j < kw; j++) {
-          const tx = j * dw;
-          const a0 = rowAt(x, zeros, base0, y0 + ty, x0 + tx, h, w, rowBytes);
-          const a1 = rowAt(x, zeros, base1, y1 + ty, x1 + tx, h, w, rowBytes);
-          const a2 = rowAt(x, zeros, base2, y2 + ty, x2 + tx, h, w, rowBytes);
-          const a3 = rowAt(x, zeros, base3, y3 + ty, x3 + tx, h, w, rowBytes);
-          for (let o: usize = 0; o < rowBytes; o += 4, pb += 32) {
-            const f0 = v128.load(pb), f1 = v128.load(pb, 16);
-            let s = v128.load32_splat(a0 + o);
-            c00 = madd(s, f0, c00); c01 = madd(s, f1, c01);
-            s = v128.load32_splat(a1 + o);
-            c10 = madd(s, f0, c10); c11 = madd(s, f1, c11);
-            s = v128.load32_splat(a2 + o);
-            c20 = madd(s, f0, c20); c21 = madd(s, f1, c21);
-            s = v128.load32_splat(a3 + o);
-            c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
-          }
-        }
+      pa = tile;
+      for (let k = 0; k < K; k++, pa += 16, pb += 32) {
+        const f0 = v128.load(pb), f1 = v128.load(pb, 16);
+        let s = v128.load32_splat(pa);
+        c00 = madd(s, f0, c00); c01 = madd(s, f1, c01);
+        s = v128.load32_splat(pa, 4);
+        c10 = madd(s, f0, c10); c11 = madd(s, f1, c11);
+        s = v128.load32_splat(pa, 8);
+        c20 = madd(s, f0, c20); c21 = madd(s, f1, c21);
+        s = v128.load32_splat(pa, 12);
+        c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
       }
       const c0 = cb << 3, lanes = min(8, cout - c0);
       const d = f32At(y, p0 * cout + c0), stride = <usize>cout << 2;
