@@ -1,8 +1,7 @@
 /**
  * Dense convolutions on our SIMD GEMMs (simd/conv_gemm.ts) in place of
- * XNNPACK's, on one thread: the forward conv (and so the conv input
- * gradient, which wasm_grad_kernels.ts builds from forward convs of dY) and
- * the filter gradient.
+ * XNNPACK's, on one thread: the forward conv, the input gradient (forward
+ * GEMMs of dY, one per stride phase) and the filter gradient.
  *
  * Why: with relaxed SIMD the GEMMs multiply-add in one fused instruction,
  * which XNNPACK's wasm build cannot use; its convs ran 11–21 GFLOP/s on one
@@ -17,7 +16,7 @@
  * thread count.
  */
 import { tf } from './tf';
-import { Geometry, geometry } from './conv_geometry';
+import { Geometry, geometry, phases } from './conv_geometry';
 import { storage } from './kernel_storage';
 import { simdFor, Simd } from './simd_kernels';
 
@@ -43,10 +42,13 @@ export function convGemmFor(backend: Backend): Simd | undefined {
   return mode === '1' || xnnpackThreads(backend) === 1 ? simd : undefined;
 }
 
-/** The 15 ints of simd/conv_gemm.ts's geometry block. */
+/** The first 15 ints of simd/conv_gemm.ts's geometry block. */
 function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry): number[] {
   return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
 }
+
+/** Where the forward kernel writes output pixel (b, oy, ox): a `[n, H, W, c]` map, row y0 + oy·ys, column x0 + ox·xs. */
+type Placement = [H: number, W: number, y0: number, x0: number, ys: number, xs: number];
 
 /** Heap scratch for the length of `fn`. */
 function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => T): T {
@@ -65,12 +67,52 @@ export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: 
   const K = kh * kw * cin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
-  withScratch(simd, [Math.ceil(cout / 8) * K * 32, cin * 4, K * 16], (packed, zeros, tile) => {
-    simd.f32(zeros, cin).fill(0);
+  withScratch(simd, [Math.ceil(cout / 8) * K * 32], (packed) => {
     simd.k.convPackFilter(simd.ptr(filter), packed, K, cout);
-    simd.withInts(geometryInts(x.shape, cout, g), (geo) => simd.k.convForward(simd.ptr(x), packed, simd.ptr(y), geo, zeros, tile));
+    forward(simd, simd.ptr(x), x.shape, packed, simd.ptr(y), cout, g, [g.outH, g.outW, 0, 0, 1, 1]);
   });
   return y;
+}
+
+/** The forward GEMM over packed panels, with its scratch. */
+function forward(simd: Simd, x: number, xShape: number[], packed: number, y: number, cout: number, g: Geometry, place: Placement): void {
+  const cin = xShape[3], K = g.kh * g.kw * cin;
+  withScratch(simd, [cin * 4, K * 16], (zeros, tile) => {
+    simd.f32(zeros, cin).fill(0);
+    simd.withInts([...geometryInts(xShape, cout, g), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
+  });
+}
+
+/**
+ * dX of y = conv(x, W) from dY: for stride s, one forward GEMM of dY per
+ * stride phase (see `phases`) with that phase's taps of the flipped filter,
+ * written straight into every s-th pixel of dX; stride 1 is one phase, the
+ * full correlation.
+ */
+export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Geometry): TensorInfo {
+  const [, h, w, cin] = inputShape;
+  const [kh, kw, , cout] = filter.shape;
+  const st = storage(backend, 'wasm');
+  const [dx] = st.alloc([inputShape]).infos;
+  const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
+  // Pixels no tap reaches (kernel smaller than the stride) stay zero.
+  if (rowPhases.concat(colPhases).some((p) => p.count > 0 && p.taps === 0)) st.read(dx).fill(0);
+  for (const py of rowPhases) {
+    for (const px of colPhases) {
+      if (!py.count || !px.count || !py.taps || !px.taps) continue;
+      const K = py.taps * px.taps * cout;
+      withScratch(simd, [Math.ceil(cin / 8) * K * 32], (packed) => {
+        simd.withInts([kw, cin, cout, py.r, px.r, py.taps, px.taps, g.sh, g.sw], (geo) => simd.k.convPackPhase(simd.ptr(filter), packed, geo));
+        const pg: Geometry = {
+          outH: py.count, outW: px.count, kh: py.taps, kw: px.taps, sh: 1, sw: 1, dh: 1, dw: 1,
+          top: py.taps - 1 - py.q0, left: px.taps - 1 - px.q0, bottom: 0, right: 0,
+        };
+        const place: Placement = [h, w, py.q0 * g.sh + py.r - g.top, px.q0 * g.sw + px.r - g.left, g.sh, g.sw];
+        forward(simd, simd.ptr(dy), dy.shape, packed, simd.ptr(dx), cin, pg, place);
+      });
+    }
+  }
+  return dx;
 }
 
 /** Pads the last axis of a `[rows, c]` heap array to c2 into scratch, or returns it as is. */

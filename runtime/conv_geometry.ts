@@ -19,3 +19,21 @@ export function geometry(xShape: number[], filterShape: [number, number, number,
     top: info.padInfo.top, left: info.padInfo.left, bottom: info.padInfo.bottom, right: info.padInfo.right,
   };
 }
+
+/**
+ * The output rows of one stride phase of the input gradient, along one axis.
+ * Input row t = q·s + r − pad receives dY[q − m]·w[r + s·m] for m < taps:
+ * a stride-1 correlation of dY with the phase's taps of the filter. `q0` is
+ * the first q whose row is inside the input, `count` how many there are.
+ */
+export interface Phase { r: number; taps: number; q0: number; count: number }
+
+export function phases(size: number, k: number, s: number, pad: number): Phase[] {
+  const out: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const q0 = Math.max(0, Math.ceil((pad - r) / s));
+    const count = Math.max(0, Math.floor((size - 1 + pad - r) / s) - q0 + 1);
+    out.push({ r, taps: Math.max(0, Math.ceil((k - r) / s)), q0, count });
+  }
+  return out;
+}

@@ -49,6 +49,8 @@ export interface SimdExports {
   siluGrad(dy: number, x: number, s: number, dx: number, n: number): void;
   /** `[K, cout]` filter → `[ceil(cout / 8), K, 8]` panels (see simd/conv_gemm.ts). */
   convPackFilter(w: number, out: number, K: number, cout: number): void;
+  /** One stride phase of an input gradient as panels; `geometry`: kw, cin, cout, ry, rx, ty, tx, sh, sw. */
+  convPackPhase(w: number, out: number, geometry: number): void;
   /** `geometry`: see simd/conv_gemm.ts; `zeros`: cin zero floats; `tile`: K·4 floats of scratch. */
   convForward(x: number, packed: number, y: number, geometry: number, zeros: number, tile: number): void;
   /** Needs cin % 4 = 0 and cout % 8 = 0. */

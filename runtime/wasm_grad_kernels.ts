@@ -26,8 +26,8 @@
  */
 import { tf } from './tf';
 import { simdFor, Simd } from './simd_kernels';
-import { Geometry, geometry } from './conv_geometry';
-import { conv2DFilterGradGemm, convGemmFor } from './conv_gemm_kernels';
+import { Geometry, geometry, Phase, phases } from './conv_geometry';
+import { conv2DFilterGradGemm, conv2DInputGradGemm, convGemmFor } from './conv_gemm_kernels';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -340,24 +340,6 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
 }
 
 /**
- * The output rows of one stride phase of the input gradient, along one axis.
- * Input row t = q·s + r − pad receives dY[q − m]·w[r + s·m] for m < taps:
- * a stride-1 correlation of dY with the phase's taps of the filter. `q0` is
- * the first q whose row is inside the input, `count` how many there are.
- */
-interface Phase { r: number; taps: number; q0: number; count: number }
-
-function phases(size: number, k: number, s: number, pad: number): Phase[] {
-  const out: Phase[] = [];
-  for (let r = 0; r < s; r++) {
-    const q0 = Math.max(0, Math.ceil((pad - r) / s));
-    const count = Math.max(0, Math.floor((size - 1 + pad - r) / s) - q0 + 1);
-    out.push({ r, taps: Math.max(0, Math.ceil((k - r) / s)), q0, count });
-  }
-  return out;
-}
-
-/**
  * The taps of one phase, flipped in both spatial axes and with in/out
  * channels swapped: `[ty, tx, Cout, Cin]` from `[kh, kw, Cin, Cout]`, tap
  * (a, b) being filter offset (ry + sh·(ty − 1 − a), rx + sw·(tx − 1 − b)).
@@ -395,6 +377,8 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   const [n, h, w, cin] = a.inputShape;
   const [kh, kw] = filter.shape;
   const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false);
+  const gemm = convGemmFor(backend);
+  if (gemm) return conv2DInputGradGemm(gemm, backend, dy, filter, a.inputShape, g);
   const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
   const single = g.sh === 1 && g.sw === 1;
   const heap = backend as unknown as HeapBackend;

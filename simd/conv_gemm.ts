@@ -16,8 +16,12 @@
 // (1.6× the throughput of mul + add measured on AVX-512 hardware); without
 // it, mul then add.
 //
-// Geometry: `g` points at 15 i32 — n, h, w, cin, outH, outW, cout, kh, kw,
-// sh, sw, dh, dw, top, left.
+// Geometry: `g` points at i32s — n, h, w, cin, outH, outW, cout, kh, kw,
+// sh, sw, dh, dw, top, left (a negative pad starts the window inside the
+// map), and for the forward kernel six more that place output pixel
+// (b, oy, ox) in a `[n, H, W, cout]` map at row y0 + oy·ys, column
+// x0 + ox·xs: H, W, y0, x0, ys, xs (an ordinary conv: outH, outW, 0, 0, 1, 1;
+// one stride phase of an input gradient writes every s-th pixel).
 
 import { f32At, geo } from './heap';
 
@@ -44,6 +48,31 @@ export function convPackFilter(w: usize, out: usize, K: i32, cout: i32): void {
         v128.store(d, v128.load(s, 16), 16);
       } else {
         for (let l = 0; l < 8; l++) store<f32>(d + (<usize>l << 2), l < lanes ? load<f32>(s + (<usize>l << 2)) : 0);
+      }
+    }
+  }
+}
+
+/**
+ * One stride phase of a conv input gradient as forward-conv panels (see
+ * `convPackFilter`): the taps (a, b) < (ty, tx) of filter offset
+ * (ry + sh·(ty − 1 − a), rx + sw·(tx − 1 − b)), flipped and with in/out
+ * channels swapped, so K = ty·tx·cout and the panels run over cin.
+ * `g`: kw, cin, cout, ry, rx, ty, tx, sh, sw.
+ */
+export function convPackPhase(w: usize, out: usize, g: usize): void {
+  const kw = geo(g, 0), cin = geo(g, 1), cout = geo(g, 2), ry = geo(g, 3), rx = geo(g, 4);
+  const ty = geo(g, 5), tx = geo(g, 6), sh = geo(g, 7), sw = geo(g, 8);
+  const blocks = (cin + 7) >> 3;
+  let d = out;
+  for (let cb = 0; cb < blocks; cb++) {
+    const i0 = cb << 3, lanes = min(8, cin - i0);
+    for (let a = 0; a < ty; a++) {
+      for (let b = 0; b < tx; b++) {
+        const tap = f32At(w, ((ry + sh * (ty - 1 - a)) * kw + rx + sw * (tx - 1 - b)) * cin * cout);
+        for (let o = 0; o < cout; o++, d += 32) {
+          for (let l = 0; l < 8; l++) store<f32>(d + (<usize>l << 2), l < lanes ? load<f32>(f32At(tap, (i0 + l) * cout + o)) : 0);
+        }
       }
     }
   }
@@ -113,6 +142,7 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), cin = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), cout = geo(g, 6);
   const kh = geo(g, 7), kw = geo(g, 8), sh = geo(g, 9), sw = geo(g, 10), dh = geo(g, 11), dw = geo(g, 12);
   const top = geo(g, 13), left = geo(g, 14);
+  const H = geo(g, 15), W = geo(g, 16), yo = geo(g, 17), xo = geo(g, 18), ys = geo(g, 19), xs = geo(g, 20);
   const M = n * outH * outW, hw = outH * outW, K = kh * kw * cin, blocks = (cout + 7) >> 3;
   const rowBytes = <usize>cin << 2, panelBytes = <usize>K << 5;
   for (let p0 = 0; p0 < M; p0 += 4) {
@@ -137,6 +167,10 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
       }
     }
     const rows = min(4, M - p0);
+    const d0 = f32At(y, ((b0 * H + yo + oy0 * ys) * W + xo + (r0 - oy0 * outW) * xs) * cout);
+    const d1 = f32At(y, ((b1 * H + yo + oy1 * ys) * W + xo + (r1 - oy1 * outW) * xs) * cout);
+    const d2 = f32At(y, ((b2 * H + yo + oy2 * ys) * W + xo + (r2 - oy2 * outW) * xs) * cout);
+    const d3 = f32At(y, ((b3 * H + yo + oy3 * ys) * W + xo + (r3 - oy3 * outW) * xs) * cout);
     for (let cb = 0; cb < blocks; cb++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
@@ -153,12 +187,11 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
         s = v128.load32_splat(pa, 12);
         c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
       }
-      const c0 = cb << 3, lanes = min(8, cout - c0);
-      const d = f32At(y, p0 * cout + c0), stride = <usize>cout << 2;
-      store8(d, c00, c01, lanes);
-      if (rows > 1) store8(d + stride, c10, c11, lanes);
-      if (rows > 2) store8(d + 2 * stride, c20, c21, lanes);
-      if (rows > 3) store8(d + 3 * stride, c30, c31, lanes);
+      const c0 = cb << 3, lanes = min(8, cout - c0), o = <usize>c0 << 2;
+      store8(d0 + o, c00, c01, lanes);
+      if (rows > 1) store8(d1 + o, c10, c11, lanes);
+      if (rows > 2) store8(d2 + o, c20, c21, lanes);
+      if (rows > 3) store8(d3 + o, c30, c31, lanes);
     }
   }
 }

@@ -6,4 +6,4 @@ export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { im2colT } from './im2col';
 export { weightedSum2 } from './weighted_sum';
 export { siluGrad } from './silu';
-export { convPackFilter, convForward, convFilterGrad, padRows } from './conv_gemm';
+export { convPackFilter, convPackPhase, convForward, convFilterGrad, padRows } from './conv_gemm';

@@ -7,7 +7,8 @@ import { onBackend, relErr, seeded, withEnv } from '../helpers';
 type Case = { n: number; h: number; w: number; cin: number; cout: number; k: number; s: number; d?: number; pad: 'same' | 'valid' | number };
 
 // Channel counts on and off the GEMM tiles (4 input, 8 output channels), the stem's 3 inputs,
-// kernels 1–5, strides 1–3, explicit and named paddings, odd map sizes, a last pixel tile of 1–3 rows.
+// kernels 1–5, strides 1–3 (input-gradient phases no tap reaches when k < s), explicit and named
+// paddings, odd map sizes, a last pixel tile of 1–3 rows.
 const cases: Case[] = [
   { n: 2, h: 9, w: 7, cin: 5, cout: 6, k: 3, s: 1, pad: 1 },
   { n: 2, h: 16, w: 16, cin: 64, cout: 64, k: 3, s: 1, pad: 1 },
@@ -16,6 +17,8 @@ const cases: Case[] = [
   { n: 1, h: 10, w: 9, cin: 8, cout: 16, k: 3, s: 2, pad: 'same' },
   { n: 2, h: 7, w: 7, cin: 20, cout: 36, k: 5, s: 1, pad: 2 },
   { n: 1, h: 13, w: 26, cin: 7, cout: 9, k: 2, s: 3, pad: 'valid' },
+  { n: 2, h: 9, w: 8, cin: 6, cout: 10, k: 1, s: 2, pad: 0 },
+  { n: 2, h: 32, w: 32, cin: 24, cout: 24, k: 3, s: 2, pad: 1 },
   { n: 3, h: 5, w: 3, cin: 16, cout: 8, k: 3, s: 1, pad: 'valid' },
   { n: 1, h: 4, w: 4, cin: 96, cout: 40, k: 1, s: 1, pad: 0 },
   { n: 1, h: 12, w: 10, cin: 6, cout: 10, k: 3, s: 1, d: 2, pad: 'same' },
