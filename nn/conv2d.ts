@@ -6,6 +6,7 @@ import { tf } from '../runtime/tf';
 import { initRng } from '../runtime/rng';
 import { Layer } from './module';
 import { recordMacs } from './macs';
+import { repeatRows } from '../runtime/repeat_kernel';
 
 export interface Conv2dOptions {
   inChannels: number;
@@ -97,7 +98,7 @@ export class Conv2d extends Layer {
     // [k, k, gin, G·gout] → [k, k, G, gin, gout] → [k, k, Cin, gout]: channel j·gin + i gets W[.., i, j·gout : (j+1)·gout].
     const w = tf.reshape(tf.transpose(tf.reshape(this.weight, [k, k, gin, G, gout]), [0, 1, 3, 2, 4]), [k, k, this.inChannels, gout]) as tf.Tensor4D;
     const z = tf.depthwiseConv2d(x, w, this.stride, pad, 'NHWC', this.dilation);
-    return tf.reshape(tf.sum(tf.reshape(z, [n, outH, outW, G, gin, gout]), 4), [n, outH, outW, this.outChannels]) as tf.Tensor4D;
+    return tf.reshape(sumGroupInputs(tf.reshape(z, [n, outH, outW, G, gin, gout])), [n, outH, outW, this.outChannels]) as tf.Tensor4D;
   }
 
   /**
@@ -145,3 +146,21 @@ export class Conv2d extends Layer {
     });
   }
 }
+
+/**
+ * Σ over axis 4 of `[n, h, w, G, gin, gout]`. Its gradient is dY repeated
+ * over gin, one kernel (runtime/repeat_kernel.ts); tfjs's own gradient of
+ * `sum` multiplies dY by a ones tensor of the input's size, built element by
+ * element in JS.
+ */
+const sumGroupInputs = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const z = args[0] as tf.Tensor;
+  const shape = z.shape;
+  return {
+    value: tf.sum(z, 4),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      const [n, h, w, G, gin, gout] = shape;
+      return tf.reshape(repeatRows(tf.reshape(dy as tf.Tensor, [n * h * w * G, gout]), gin), shape);
+    },
+  };
+}) as (z: tf.Tensor) => tf.Tensor;

@@ -55,6 +55,8 @@ export interface SimdExports {
   convForward(x: number, packed: number, y: number, geometry: number, zeros: number, tile: number): void;
   /** Needs cin % 4 = 0 and cout % 8 = 0. */
   convFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
+  /** `[outer, inner]` → `[outer, reps, inner]`. */
+  repeatRows(src: number, dst: number, outer: number, reps: number, inner: number): void;
   /** Rows of c floats → rows of c2 ≥ c floats, zero-padded. */
   padRows(src: number, dst: number, rows: number, c: number, c2: number): void;
 }
