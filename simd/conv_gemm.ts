@@ -53,6 +53,17 @@ export function convPackFilter(w: usize, out: usize, K: i32, cout: i32): void {
   }
 }
 
+/** 4 rows of 4 floats at s, s + row, … written as 4 columns at d, d + step, …. */
+@inline function transpose4(d: usize, s: usize, row: usize, step: usize): void {
+  const v0 = v128.load(s), v1 = v128.load(s + row), v2 = v128.load(s + 2 * row), v3 = v128.load(s + 3 * row);
+  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(d, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(d + step, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+  v128.store(d + 2 * step, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * step, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+}
+
 /**
  * One stride phase of a conv input gradient as forward-conv panels (see
  * `convPackFilter`): the taps (a, b) < (ty, tx) of filter offset
@@ -70,7 +81,17 @@ export function convPackPhase(w: usize, out: usize, g: usize): void {
     for (let a = 0; a < ty; a++) {
       for (let b = 0; b < tx; b++) {
         const tap = f32At(w, ((ry + sh * (ty - 1 - a)) * kw + rx + sw * (tx - 1 - b)) * cin * cout);
-        for (let o = 0; o < cout; o++, d += 32) {
+        let o = 0;
+        if (lanes == 8) {
+          // 4 output channels at a time: two 4×4 blocks (inputs i0..i0+3, i0+4..i0+7) transposed in registers.
+          const row = <usize>cout << 2;
+          for (; o + 4 <= cout; o += 4, d += 128) {
+            const s = f32At(tap, i0 * cout + o);
+            transpose4(d, s, row, 32);
+            transpose4(d + 16, s + 4 * row, row, 32);
+          }
+        }
+        for (; o < cout; o++, d += 32) {
           for (let l = 0; l < 8; l++) store<f32>(d + (<usize>l << 2), l < lanes ? load<f32>(f32At(tap, (i0 + l) * cout + o)) : 0);
         }
       }
