@@ -7,6 +7,7 @@ import { initRng } from '../runtime/rng';
 import { Layer } from './module';
 import { recordMacs } from './macs';
 import { repeatRows } from '../runtime/repeat_kernel';
+import { groupedConv2d, groupedConvHere } from '../runtime/grouped_conv';
 
 export interface Conv2dOptions {
   inChannels: number;
@@ -77,7 +78,8 @@ export class Conv2d extends Layer {
   }
 
   /**
-   * tfjs has no grouped conv. Running the groups as separate convs costs G
+   * tfjs has no grouped conv. On wasm with our conv GEMMs it is one op of
+   * its own (runtime/grouped_conv.ts). Elsewhere: running the groups as separate convs costs G
    * kernel calls forward and ~10·G backward; instead each input channel is
    * convolved with its group's g_out filters by one depthwise conv (multiplier
    * g_out) and the g_in products of a group are summed: the same FLOPs in one
@@ -86,6 +88,9 @@ export class Conv2d extends Layer {
    */
   private groupedConv(x: tf.Tensor4D, pad: 'valid' | tf.backend_util.ExplicitPadding): tf.Tensor4D {
     const G = this.groups, gin = this.inChannels / G, gout = this.outChannels / G, k = this.kernelSize;
+    if (groupedConvHere(this.inChannels, this.outChannels, G, this.dilation)) {
+      return groupedConv2d(x, this.weight as tf.Tensor4D, this.stride, pad, G);
+    }
     if (G <= Conv2d.groupedViaDenseMaxGroups) return tf.conv2d(x, this.blockDiagonalWeight(), this.stride, pad, 'NHWC', this.dilation);
     const [n, h, wIn] = x.shape;
     const outH = Math.floor((h + 2 * this.padding - this.dilation * (k - 1) - 1) / this.stride) + 1;

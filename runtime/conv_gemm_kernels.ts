@@ -42,9 +42,9 @@ export function convGemmFor(backend: Backend): Simd | undefined {
   return mode === '1' || xnnpackThreads(backend) === 1 ? simd : undefined;
 }
 
-/** The first 15 ints of simd/conv_gemm.ts's geometry block. */
-function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry): number[] {
-  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
+/** The first 16 ints of simd/conv_gemm.ts's geometry block. */
+function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry, groups: number): number[] {
+  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, groups];
 }
 
 /** Where the forward kernel writes output pixel (b, oy, ox): a `[n, H, W, c]` map, row y0 + oy·ys, column x0 + ox·xs. */
@@ -60,26 +60,26 @@ function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => 
   }
 }
 
-/** y = conv(x, filter), NHWC / HWIO. */
-export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry): TensorInfo {
-  const [n, , , cin] = x.shape;
-  const [kh, kw, , cout] = filter.shape;
-  const K = kh * kw * cin;
+/** y = conv(x, filter), NHWC / HWIO, the filter `[kh, kw, Cin/G, Cout]` for G groups. */
+export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry, groups = 1): TensorInfo {
+  const n = x.shape[0];
+  const [kh, kw, gin, cout] = filter.shape;
+  const K = kh * kw * gin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
-  withScratch(simd, [Math.ceil(cout / 8) * K * 32], (packed) => {
-    simd.k.convPackFilter(simd.ptr(filter), packed, K, cout);
-    forward(simd, simd.ptr(x), x.shape, packed, simd.ptr(y), cout, g, [g.outH, g.outW, 0, 0, 1, 1]);
+  withScratch(simd, [groups * Math.ceil(cout / groups / 8) * K * 32], (packed) => {
+    simd.k.convPackFilter(simd.ptr(filter), packed, K, cout, groups);
+    forward(simd, simd.ptr(x), x.shape, packed, simd.ptr(y), cout, g, groups, [g.outH, g.outW, 0, 0, 1, 1]);
   });
   return y;
 }
 
 /** The forward GEMM over packed panels, with its scratch. */
-function forward(simd: Simd, x: number, xShape: number[], packed: number, y: number, cout: number, g: Geometry, place: Placement): void {
-  const cin = xShape[3], K = g.kh * g.kw * cin;
+function forward(simd: Simd, x: number, xShape: number[], packed: number, y: number, cout: number, g: Geometry, groups: number, place: Placement): void {
+  const cin = xShape[3], K = g.kh * g.kw * (cin / groups);
   withScratch(simd, [cin * 4, K * 16], (zeros, tile) => {
     simd.f32(zeros, cin).fill(0);
-    simd.withInts([...geometryInts(xShape, cout, g), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
+    simd.withInts([...geometryInts(xShape, cout, g, groups), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
   });
 }
 
@@ -89,9 +89,10 @@ function forward(simd: Simd, x: number, xShape: number[], packed: number, y: num
  * written straight into every s-th pixel of dX; stride 1 is one phase, the
  * full correlation.
  */
-export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Geometry): TensorInfo {
+export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Geometry,
+  groups = 1): TensorInfo {
   const [, h, w, cin] = inputShape;
-  const [kh, kw, , cout] = filter.shape;
+  const [kh, kw, gin, cout] = filter.shape;
   const st = storage(backend, 'wasm');
   const [dx] = st.alloc([inputShape]).infos;
   const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
@@ -100,19 +101,24 @@ export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo
   for (const py of rowPhases) {
     for (const px of colPhases) {
       if (!py.count || !px.count || !py.taps || !px.taps) continue;
-      const K = py.taps * px.taps * cout;
-      withScratch(simd, [Math.ceil(cin / 8) * K * 32], (packed) => {
-        simd.withInts([kw, cin, cout, py.r, px.r, py.taps, px.taps, g.sh, g.sw], (geo) => simd.k.convPackPhase(simd.ptr(filter), packed, geo));
+      const K = py.taps * px.taps * (cout / groups);
+      withScratch(simd, [groups * Math.ceil(gin / 8) * K * 32], (packed) => {
+        simd.withInts([kw, gin, cout, py.r, px.r, py.taps, px.taps, g.sh, g.sw, groups], (geo) => simd.k.convPackPhase(simd.ptr(filter), packed, geo));
         const pg: Geometry = {
           outH: py.count, outW: px.count, kh: py.taps, kw: px.taps, sh: 1, sw: 1, dh: 1, dw: 1,
           top: py.taps - 1 - py.q0, left: px.taps - 1 - px.q0, bottom: 0, right: 0,
         };
         const place: Placement = [h, w, py.q0 * g.sh + py.r - g.top, px.q0 * g.sw + px.r - g.left, g.sh, g.sw];
-        forward(simd, simd.ptr(dy), dy.shape, packed, simd.ptr(dx), cin, pg, place);
+        forward(simd, simd.ptr(dy), dy.shape, packed, simd.ptr(dx), cin, pg, groups, place);
       });
     }
   }
   return dx;
+}
+
+/** Whether a grouped conv's groups sit on the filter gradient's tiles (4 inputs × 8 outputs). */
+export function groupsFitGemm(cin: number, cout: number, groups: number): boolean {
+  return cin % groups === 0 && cout % groups === 0 && (cin / groups) % 4 === 0 && (cout / groups) % 8 === 0;
 }
 
 /** Pads the last axis of a `[rows, c]` heap array to c2 into scratch, or returns it as is. */
@@ -122,11 +128,21 @@ function padded(simd: Simd, src: number, rows: number, c: number, c2: number, sc
   return scratch;
 }
 
-/** dW `[kh, kw, Cin, Cout]` of y = conv(x, W), from x and dY. */
+/**
+ * dW `[kh, kw, Cin/G, Cout]` of y = conv(x, W), from x and dY. A grouped
+ * conv needs Cin/G a multiple of 4 and Cout/G of 8 (`groupsFitGemm`); an
+ * ungrouped one is padded to that here.
+ */
 export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo, dy: TensorInfo,
-  filterShape: [number, number, number, number], g: Geometry): TensorInfo {
+  filterShape: [number, number, number, number], g: Geometry, groups = 1): TensorInfo {
   const [n, h, w, cin] = x.shape;
   const [kh, kw, , cout] = filterShape;
+  if (groups > 1) {
+    if (!groupsFitGemm(cin, cout, groups)) throw new Error(`grouped conv filter gradient: ${cin}/${groups} inputs or ${cout}/${groups} outputs per group off the GEMM tiles`);
+    const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
+    simd.withInts(geometryInts(x.shape, cout, g, groups), (geo) => simd.k.convFilterGrad(simd.ptr(x), simd.ptr(dy), simd.ptr(dw), geo));
+    return dw;
+  }
   const cin4 = Math.ceil(cin / 4) * 4, cout8 = Math.ceil(cout / 8) * 8;
   const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
   const pixels = n * g.outH * g.outW;
@@ -136,7 +152,7 @@ export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo
     const xp = padded(simd, simd.ptr(x), n * h * w, cin, cin4, xs);
     const dyp = padded(simd, simd.ptr(dy), pixels, cout, cout8, dys);
     const out = exact ? simd.ptr(dw) : dws;
-    simd.withInts(geometryInts([n, h, w, cin4], cout8, g), (geo) => simd.k.convFilterGrad(xp, dyp, out, geo));
+    simd.withInts(geometryInts([n, h, w, cin4], cout8, g, 1), (geo) => simd.k.convFilterGrad(xp, dyp, out, geo));
     if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, cin, cin4, cout, cout8);
   });
   return dw;

@@ -47,13 +47,13 @@ export interface SimdExports {
   weightedSum2(a: number, b: number, out: number, n: number, wa: number, wb: number): void;
   /** dx = dy · s · (1 + x · (1 − s)), s = sigmoid(x). */
   siluGrad(dy: number, x: number, s: number, dx: number, n: number): void;
-  /** `[K, cout]` filter → `[ceil(cout / 8), K, 8]` panels (see simd/conv_gemm.ts). */
-  convPackFilter(w: number, out: number, K: number, cout: number): void;
-  /** One stride phase of an input gradient as panels; `geometry`: kw, cin, cout, ry, rx, ty, tx, sh, sw. */
+  /** `[K, cout]` filter → `[G, ceil(cout / G / 8), K, 8]` panels (see simd/conv_gemm.ts). */
+  convPackFilter(w: number, out: number, K: number, cout: number, groups: number): void;
+  /** One stride phase of an input gradient as panels; `geometry`: kw, cin/G, cout, ry, rx, ty, tx, sh, sw, G. */
   convPackPhase(w: number, out: number, geometry: number): void;
   /** `geometry`: see simd/conv_gemm.ts; `zeros`: cin zero floats; `tile`: K·4 floats of scratch. */
   convForward(x: number, packed: number, y: number, geometry: number, zeros: number, tile: number): void;
-  /** Needs cin % 4 = 0 and cout % 8 = 0. */
+  /** Needs (cin/G) % 4 = 0 and (cout/G) % 8 = 0. */
   convFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
   /** `[outer, inner]` → `[outer, reps, inner]`. */
   repeatRows(src: number, dst: number, outer: number, reps: number, inner: number): void;

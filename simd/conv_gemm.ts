@@ -16,9 +16,13 @@
 // (1.6× the throughput of mul + add measured on AVX-512 hardware); without
 // it, mul then add.
 //
+// Grouped convs (G groups of cin/G inputs → cout/G outputs, the filter
+// `[kh, kw, cin/G, cout]`) run group by group inside the same loops: exact
+// MACs, where tfjs has no grouped conv at all.
+//
 // Geometry: `g` points at i32s — n, h, w, cin, outH, outW, cout, kh, kw,
 // sh, sw, dh, dw, top, left (a negative pad starts the window inside the
-// map), and for the forward kernel six more that place output pixel
+// map), groups, and for the forward kernel six more that place output pixel
 // (b, oy, ox) in a `[n, H, W, cout]` map at row y0 + oy·ys, column
 // x0 + ox·xs: H, W, y0, x0, ys, xs (an ordinary conv: outH, outW, 0, 0, 1, 1;
 // one stride phase of an input gradient writes every s-th pixel).
@@ -32,15 +36,16 @@ import { f32At, geo } from './heap';
 }
 
 /**
- * The filter `[K, cout]` (K = kh·kw·cin, HWIO order) as panels of 8 output
- * channels, `[ceil(cout / 8), K, 8]`, zero past cout: the forward kernel
- * reads one panel front to back.
+ * The filter `[K, cout]` (K = kh·kw·cin/G, HWIO order) as panels of 8 output
+ * channels, `[G, ceil(cout / G / 8), K, 8]`, zero past each group's
+ * outputs: the forward kernel reads one panel front to back.
  */
-export function convPackFilter(w: usize, out: usize, K: i32, cout: i32): void {
-  const blocks = (cout + 7) >> 3;
+export function convPackFilter(w: usize, out: usize, K: i32, cout: i32, groups: i32): void {
+  const gout = cout / groups, blocks = (gout + 7) >> 3;
   let d = out;
-  for (let cb = 0; cb < blocks; cb++) {
-    const c0 = cb << 3, lanes = min(8, cout - c0);
+  for (let cg = 0; cg < groups * blocks; cg++) {
+    const grp = cg / blocks, cb = cg - grp * blocks;
+    const c0 = grp * gout + (cb << 3), lanes = min(8, gout - (cb << 3));
     for (let k = 0; k < K; k++, d += 32) {
       const s = f32At(w, k * cout + c0);
       if (lanes == 8) {
@@ -68,31 +73,31 @@ export function convPackFilter(w: usize, out: usize, K: i32, cout: i32): void {
  * One stride phase of a conv input gradient as forward-conv panels (see
  * `convPackFilter`): the taps (a, b) < (ty, tx) of filter offset
  * (ry + sh·(ty − 1 − a), rx + sw·(tx − 1 − b)), flipped and with in/out
- * channels swapped, so K = ty·tx·cout and the panels run over cin.
- * `g`: kw, cin, cout, ry, rx, ty, tx, sh, sw.
+ * channels swapped, so K = ty·tx·cout/G and each group's panels run over
+ * its cin/G inputs. `g`: kw, cin/G, cout, ry, rx, ty, tx, sh, sw, G.
  */
 export function convPackPhase(w: usize, out: usize, g: usize): void {
-  const kw = geo(g, 0), cin = geo(g, 1), cout = geo(g, 2), ry = geo(g, 3), rx = geo(g, 4);
-  const ty = geo(g, 5), tx = geo(g, 6), sh = geo(g, 7), sw = geo(g, 8);
-  const blocks = (cin + 7) >> 3;
+  const kw = geo(g, 0), gin = geo(g, 1), cout = geo(g, 2), ry = geo(g, 3), rx = geo(g, 4);
+  const ty = geo(g, 5), tx = geo(g, 6), sh = geo(g, 7), sw = geo(g, 8), groups = geo(g, 9);
+  const gout = cout / groups, blocks = (gin + 7) >> 3, row = <usize>cout << 2;
   let d = out;
-  for (let cb = 0; cb < blocks; cb++) {
-    const i0 = cb << 3, lanes = min(8, cin - i0);
+  for (let cg = 0; cg < groups * blocks; cg++) {
+    const grp = cg / blocks, cb = cg - grp * blocks;
+    const i0 = cb << 3, lanes = min(8, gin - i0), o0 = grp * gout;
     for (let a = 0; a < ty; a++) {
       for (let b = 0; b < tx; b++) {
-        const tap = f32At(w, ((ry + sh * (ty - 1 - a)) * kw + rx + sw * (tx - 1 - b)) * cin * cout);
+        const tap = f32At(w, ((ry + sh * (ty - 1 - a)) * kw + rx + sw * (tx - 1 - b)) * gin * cout);
         let o = 0;
         if (lanes == 8) {
           // 4 output channels at a time: two 4×4 blocks (inputs i0..i0+3, i0+4..i0+7) transposed in registers.
-          const row = <usize>cout << 2;
-          for (; o + 4 <= cout; o += 4, d += 128) {
-            const s = f32At(tap, i0 * cout + o);
+          for (; o + 4 <= gout; o += 4, d += 128) {
+            const s = f32At(tap, i0 * cout + o0 + o);
             transpose4(d, s, row, 32);
             transpose4(d + 16, s + 4 * row, row, 32);
           }
         }
-        for (; o < cout; o++, d += 32) {
-          for (let l = 0; l < 8; l++) store<f32>(d + (<usize>l << 2), l < lanes ? load<f32>(f32At(tap, (i0 + l) * cout + o)) : 0);
+        for (; o < gout; o++, d += 32) {
+          for (let l = 0; l < 8; l++) store<f32>(d + (<usize>l << 2), l < lanes ? load<f32>(f32At(tap, (i0 + l) * cout + o0 + o)) : 0);
         }
       }
     }
@@ -162,10 +167,11 @@ export function padRows(src: usize, dst: usize, rows: i32, c: i32, c2: i32): voi
 export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize, tile: usize): void {
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), cin = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), cout = geo(g, 6);
   const kh = geo(g, 7), kw = geo(g, 8), sh = geo(g, 9), sw = geo(g, 10), dh = geo(g, 11), dw = geo(g, 12);
-  const top = geo(g, 13), left = geo(g, 14);
-  const H = geo(g, 15), W = geo(g, 16), yo = geo(g, 17), xo = geo(g, 18), ys = geo(g, 19), xs = geo(g, 20);
-  const M = n * outH * outW, hw = outH * outW, K = kh * kw * cin, blocks = (cout + 7) >> 3;
-  const rowBytes = <usize>cin << 2, panelBytes = <usize>K << 5;
+  const top = geo(g, 13), left = geo(g, 14), groups = geo(g, 15);
+  const H = geo(g, 16), W = geo(g, 17), yo = geo(g, 18), xo = geo(g, 19), ys = geo(g, 20), xs = geo(g, 21);
+  const gin = cin / groups, gout = cout / groups;
+  const M = n * outH * outW, hw = outH * outW, K = kh * kw * gin, blocks = (gout + 7) >> 3;
+  const rowBytes = <usize>cin << 2, stripBytes = <usize>gin << 2, panelBytes = <usize>K << 5;
   for (let p0 = 0; p0 < M; p0 += 4) {
     // The tile's 4 pixels (the last tile repeats pixel M − 1 and stores only its real rows).
     const q0 = p0, q1 = min(p0 + 1, M - 1), q2 = min(p0 + 2, M - 1), q3 = min(p0 + 3, M - 1);
@@ -176,26 +182,29 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
     const x0 = (r0 - oy0 * outW) * sw - left, x1 = (r1 - oy1 * outW) * sw - left;
     const x2 = (r2 - oy2 * outW) * sw - left, x3 = (r3 - oy3 * outW) * sw - left;
     const base0 = b0 * h, base1 = b1 * h, base2 = b2 * h, base3 = b3 * h;
+    const rows = min(4, M - p0);
+    const d0 = f32At(y, ((b0 * H + yo + oy0 * ys) * W + xo + (r0 - oy0 * outW) * xs) * cout);
+    const d1 = f32At(y, ((b1 * H + yo + oy1 * ys) * W + xo + (r1 - oy1 * outW) * xs) * cout);
+    const d2 = f32At(y, ((b2 * H + yo + oy2 * ys) * W + xo + (r2 - oy2 * outW) * xs) * cout);
+    const d3 = f32At(y, ((b3 * H + yo + oy3 * ys) * W + xo + (r3 - oy3 * outW) * xs) * cout);
+    for (let grp = 0; grp < groups; grp++) {
+    // The zero row is cin floats, so it serves every group's offset too.
+    const off = <usize>(grp * gin) << 2;
     let pa = tile;
     for (let i = 0; i < kh; i++) {
       const ty = i * dh;
       for (let j = 0; j < kw; j++) {
         const tx = j * dw;
         pa = packTile(
-          rowAt(x, zeros, base0, y0 + ty, x0 + tx, h, w, rowBytes), rowAt(x, zeros, base1, y1 + ty, x1 + tx, h, w, rowBytes),
-          rowAt(x, zeros, base2, y2 + ty, x2 + tx, h, w, rowBytes), rowAt(x, zeros, base3, y3 + ty, x3 + tx, h, w, rowBytes),
-          rowBytes, pa);
+          rowAt(x, zeros, base0, y0 + ty, x0 + tx, h, w, rowBytes) + off, rowAt(x, zeros, base1, y1 + ty, x1 + tx, h, w, rowBytes) + off,
+          rowAt(x, zeros, base2, y2 + ty, x2 + tx, h, w, rowBytes) + off, rowAt(x, zeros, base3, y3 + ty, x3 + tx, h, w, rowBytes) + off,
+          stripBytes, pa);
       }
     }
-    const rows = min(4, M - p0);
-    const d0 = f32At(y, ((b0 * H + yo + oy0 * ys) * W + xo + (r0 - oy0 * outW) * xs) * cout);
-    const d1 = f32At(y, ((b1 * H + yo + oy1 * ys) * W + xo + (r1 - oy1 * outW) * xs) * cout);
-    const d2 = f32At(y, ((b2 * H + yo + oy2 * ys) * W + xo + (r2 - oy2 * outW) * xs) * cout);
-    const d3 = f32At(y, ((b3 * H + yo + oy3 * ys) * W + xo + (r3 - oy3 * outW) * xs) * cout);
     for (let cb = 0; cb < blocks; cb++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let pb = b + <usize>cb * panelBytes;
+      let pb = b + <usize>(grp * blocks + cb) * panelBytes;
       pa = tile;
       for (let k = 0; k < K; k++, pa += 16, pb += 32) {
         const f0 = v128.load(pb), f1 = v128.load(pb, 16);
@@ -208,25 +217,28 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
         s = v128.load32_splat(pa, 12);
         c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
       }
-      const c0 = cb << 3, lanes = min(8, cout - c0), o = <usize>c0 << 2;
+      const lanes = min(8, gout - (cb << 3)), o = <usize>(grp * gout + (cb << 3)) << 2;
       store8(d0 + o, c00, c01, lanes);
       if (rows > 1) store8(d1 + o, c10, c11, lanes);
       if (rows > 2) store8(d2 + o, c20, c21, lanes);
       if (rows > 3) store8(d3 + o, c30, c31, lanes);
     }
+    }
   }
 }
 
 /**
- * dW `[kh, kw, cin, cout]` = Σ over output pixels of x under each tap times
- * dY. Needs cin a multiple of 4 and cout of 8 (the caller pads x and dY).
+ * dW `[kh, kw, cin/G, cout]` = Σ over output pixels of x under each tap
+ * times dY. Needs cin/G a multiple of 4 and cout/G of 8 (the caller pads x
+ * and dY of an ungrouped conv).
  */
 export function convFilterGrad(x: usize, dy: usize, dwt: usize, g: usize): void {
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), cin = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), cout = geo(g, 6);
   const kh = geo(g, 7), kw = geo(g, 8), sh = geo(g, 9), sw = geo(g, 10), dh = geo(g, 11), dw = geo(g, 12);
-  const top = geo(g, 13), left = geo(g, 14);
+  const top = geo(g, 13), left = geo(g, 14), groups = geo(g, 15);
+  const gin = cin / groups, gout = cout / groups;
   const R = n * outH;
-  memory.fill(dwt, 0, <usize>(kh * kw * cin * cout) << 2);
+  memory.fill(dwt, 0, <usize>(kh * kw * gin * cout) << 2);
   const chunk = max(1, 64 / outW);
   const xStep = <usize>(sw * cin) << 2, dyStep = <usize>cout << 2, coutBytes = <usize>cout << 2;
   for (let i = 0; i < kh; i++) {
@@ -238,11 +250,13 @@ export function convFilterGrad(x: usize, dy: usize, dwt: usize, g: usize): void 
       while (oxb > oxa && (oxb - 1) * sw + j * dw - left >= w) oxb--;
       if (oxa >= oxb) continue;
       const ix = oxa * sw + j * dw - left;
-      const tap = f32At(dwt, (i * kw + j) * cin * cout);
+      const tap = f32At(dwt, (i * kw + j) * gin * cout);
       for (let r0 = 0; r0 < R; r0 += chunk) {
         const r1 = min(R, r0 + chunk);
-        for (let ci = 0; ci < cin; ci += 4) {
-          for (let co = 0; co < cout; co += 8) {
+        for (let cg = 0; cg < cin; cg += 4) {
+          // Input channel cg = grp·gin + ci meets the group's outputs co0 … co0 + gout.
+          const grp = cg / gin, ci = cg - grp * gin, co0 = grp * gout;
+          for (let co = co0; co < co0 + gout; co += 8) {
             const d = tap + (<usize>(ci * cout + co) << 2);
             let c00 = v128.load(d), c01 = v128.load(d, 16);
             let c10 = v128.load(d + coutBytes), c11 = v128.load(d + coutBytes, 16);
@@ -252,7 +266,7 @@ export function convFilterGrad(x: usize, dy: usize, dwt: usize, g: usize): void 
               const bi = r / outH, oy = r - bi * outH;
               const iy = oy * sh + i * dh - top;
               if (iy < 0 || iy >= h) continue;
-              let xs = f32At(x, ((bi * h + iy) * w + ix) * cin + ci);
+              let xs = f32At(x, ((bi * h + iy) * w + ix) * cin + cg);
               let ds = f32At(dy, (r * outW + oxa) * cout + co);
               for (let ox = oxa; ox < oxb; ox++, xs += xStep, ds += dyStep) {
                 const e0 = v128.load(ds), e1 = v128.load(ds, 16);

@@ -1,0 +1,88 @@
+/**
+ * Grouped convolution as one op with its own gradients, on our conv GEMMs
+ * (runtime/conv_gemm_kernels.ts), which run the groups inside their loops:
+ * exact MACs, one kernel call forward and one per gradient. tfjs has no
+ * grouped conv; elsewhere nn/conv2d.ts builds one from a dense block-diagonal
+ * conv (G× the MACs) or from depthwise products summed over each group's
+ * inputs (g_in× the output's memory, and several kernels each way).
+ */
+import { tf } from './tf';
+import { geometry } from './conv_geometry';
+import { conv2DFilterGradGemm, conv2DGemm, conv2DInputGradGemm, convGemmFor, groupsFitGemm } from './conv_gemm_kernels';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+type Pad = 'valid' | tf.backend_util.ExplicitPadding;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: tf.NamedAttrMap };
+
+export const GROUPED_CONV = 'GhostdetGroupedConv2D';
+export const GROUPED_CONV_INPUT_GRAD = 'GhostdetGroupedConv2DBackpropInput';
+export const GROUPED_CONV_FILTER_GRAD = 'GhostdetGroupedConv2DBackpropFilter';
+
+interface GroupedConvAttrs { strides: number; pad: Pad; groups: number }
+
+/** The conv's geometry from the input shape and a `[kh, kw, gin, cout]` filter shape. */
+function geometryOf(xShape: number[], filterShape: number[], a: GroupedConvAttrs) {
+  const [kh, kw, , cout] = filterShape;
+  return geometry(xShape, [kh, kw, xShape[3], cout], a.strides, 1, a.pad, undefined, false);
+}
+
+function gemm(backend: Backend) {
+  const simd = convGemmFor(backend);
+  if (!simd) throw new Error(`${GROUPED_CONV} needs the conv GEMMs (wasm with our SIMD module)`);
+  return simd;
+}
+
+const kernels: Record<string, (args: KernelArgs) => TensorInfo> = {
+  [GROUPED_CONV]: ({ inputs, backend, attrs }) => {
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as GroupedConvAttrs;
+    return conv2DGemm(gemm(backend), backend, x, filter, geometryOf(x.shape, filter.shape, a), a.groups);
+  },
+  [GROUPED_CONV_INPUT_GRAD]: ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as GroupedConvAttrs & { inputShape: number[] };
+    return conv2DInputGradGemm(gemm(backend), backend, dy, filter, a.inputShape, geometryOf(a.inputShape, filter.shape, a), a.groups);
+  },
+  [GROUPED_CONV_FILTER_GRAD]: ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = attrs as unknown as GroupedConvAttrs & { filterShape: [number, number, number, number] };
+    return conv2DFilterGradGemm(gemm(backend), backend, x, dy, a.filterShape, geometryOf(x.shape, a.filterShape, a), a.groups);
+  },
+};
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
+/** Whether `groupedConv2d` runs here for this conv (else the caller composes one). */
+export function groupedConvHere(cin: number, cout: number, groups: number, dilation: number): boolean {
+  return tf.getBackend() === 'wasm' && dilation === 1 && groupsFitGemm(cin, cout, groups) && convGemmFor(tf.backend()) !== undefined;
+}
+
+/** y = grouped conv(x, w), w `[kh, kw, Cin/G, Cout]`; only where `groupedConvHere`. */
+export function groupedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pad, groups: number): tf.Tensor4D {
+  register();
+  const attrs = { strides: stride, pad, groups };
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, wi, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xi, wi]);
+    const y = tf.engine().runKernel(GROUPED_CONV, { x: xi, filter: wi }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, ws] = saved;
+        const d = dy as tf.Tensor;
+        return [
+          tf.engine().runKernel(GROUPED_CONV_INPUT_GRAD, { dy: d, filter: ws }, { ...attrs, inputShape: xs.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          tf.engine().runKernel(GROUPED_CONV_FILTER_GRAD, { x: xs, dy: d }, { ...attrs, filterShape: ws.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        ];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
+}
