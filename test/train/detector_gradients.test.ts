@@ -5,7 +5,7 @@ import { seedInit } from '../../runtime/rng';
 import { buildDetector } from '../../detectors/build';
 import { loadConfig } from '../../configs/schema';
 import { computeGrads } from '../../train/step';
-import { onBackend, relErr, seeded } from '../helpers';
+import { onBackend, relErr, seeded, withEnv } from '../helpers';
 
 const CONFIGS = path.resolve(__dirname, '..', '..', '..', 'configs');
 
@@ -27,18 +27,23 @@ function detectorGrads(config: string): Map<string, Float32Array> {
   return out;
 }
 
-// The whole chain — our wasm kernels, the necks' upsampling, the losses — against tfjs's cpu backend.
+// The whole chain — our wasm kernels, the necks' upsampling, the losses — against tfjs's cpu backend,
+// with XNNPACK's convs and with our conv GEMMs (the route of single-threaded training replicas).
 describe('detector gradients: wasm equals cpu', function () {
   this.timeout(180000);
+  const cpuGrads = new Map<string, Map<string, Float32Array>>();
   for (const config of ['retinanet_gghost_cpu_shapes.json', 'yolox_gghost_cpu_shapes.json']) {
-    it(`${config}: every parameter's gradient within 1e-4`, async () => {
-      const wasm = await onBackend('wasm', () => detectorGrads(config));
-      const cpu = await onBackend('cpu', () => detectorGrads(config));
-      assert.equal(wasm.size, cpu.size);
-      for (const [name, g] of wasm) {
-        const e = relErr(g, cpu.get(name)!);
-        assert.ok(e <= 1e-4, `${name}: rel err ${e}`);
-      }
-    });
+    for (const gemm of ['0', '1']) {
+      it(`${config}${gemm === '1' ? ' (conv GEMMs)' : ''}: every parameter's gradient within 1e-4`, async () => {
+        const wasm = await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: gemm }, () => detectorGrads(config)));
+        if (!cpuGrads.has(config)) cpuGrads.set(config, await onBackend('cpu', () => detectorGrads(config)));
+        const cpu = cpuGrads.get(config)!;
+        assert.equal(wasm.size, cpu.size);
+        for (const [name, g] of wasm) {
+          const e = relErr(g, cpu.get(name)!);
+          assert.ok(e <= 1e-4, `${name}: rel err ${e}`);
+        }
+      });
+    }
   }
 });

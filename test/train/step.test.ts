@@ -4,7 +4,7 @@ import { seedInit } from '../../runtime/rng';
 import { Sgd } from '../../train/sgd';
 import { trainStep } from '../../train/step';
 import { smallConvNet, smallNetLoss } from '../../bench/small_convnet';
-import { seeded } from '../helpers';
+import { seeded, withEnv } from '../helpers';
 
 describe('training step', () => {
   it('SGD matches torch.optim.SGD with momentum and weight decay on a quadratic', () => {
@@ -19,22 +19,24 @@ describe('training step', () => {
     assert.ok(Math.abs(p.dataSync()[0] - (0.899 - 0.1 * v)) < 1e-6);
   });
 
-  it('50 steps of a conv net on wasm: loss falls and tf.memory().numTensors stays flat', () => {
-    seedInit(1);
-    const net = smallConvNet();
-    const x = tf.tensor4d(seeded(2 * 64 * 64 * 3, 1), [2, 64, 64, 3]);
-    const target = tf.tensor2d(seeded(2 * 64, 2).map((v) => v * 0.5), [2, 64]);
-    const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
-    const vars = net.trainableVariables();
-    let first = 0, last = 0, at5 = 0;
-    for (let i = 1; i <= 50; i++) {
-      const r = trainStep(() => smallNetLoss(net, x, target), vars, opt);
-      if (i === 1) first = r.losses.loss;
-      if (i === 5) at5 = tf.memory().numTensors;
-      last = r.losses.loss;
-    }
-    assert.equal(tf.memory().numTensors, at5, 'tensor count after step 50 differs from after step 5');
-    assert.ok(last < first * 0.5, `loss ${first} → ${last}`);
-    assert.equal(tf.getBackend(), process.env.GHOSTDET_TEST_BACKEND ?? 'wasm');
-  });
+  for (const gemm of ['0', '1']) {
+    it(`50 steps of a conv net on wasm${gemm === '1' ? ' (conv GEMMs)' : ''}: loss falls and tf.memory().numTensors stays flat`, () => withEnv({ GHOSTDET_CONV_GEMM: gemm }, () => {
+      seedInit(1);
+      const net = smallConvNet();
+      const x = tf.tensor4d(seeded(2 * 64 * 64 * 3, 1), [2, 64, 64, 3]);
+      const target = tf.tensor2d(seeded(2 * 64, 2).map((v) => v * 0.5), [2, 64]);
+      const opt = new Sgd({ lr: 0.05, momentum: 0.9 });
+      const vars = net.trainableVariables();
+      let first = 0, last = 0, at5 = 0;
+      for (let i = 1; i <= 50; i++) {
+        const r = trainStep(() => smallNetLoss(net, x, target), vars, opt);
+        if (i === 1) first = r.losses.loss;
+        if (i === 5) at5 = tf.memory().numTensors;
+        last = r.losses.loss;
+      }
+      assert.equal(tf.memory().numTensors, at5, 'tensor count after step 50 differs from after step 5');
+      assert.ok(last < first * 0.5, `loss ${first} → ${last}`);
+      assert.equal(tf.getBackend(), process.env.GHOSTDET_TEST_BACKEND ?? 'wasm');
+    }));
+  }
 });
