@@ -152,7 +152,11 @@ export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo
     const xp = padded(simd, simd.ptr(x), n * h * w, cin, cin4, xs);
     const dyp = padded(simd, simd.ptr(dy), pixels, cout, cout8, dys);
     const out = exact ? simd.ptr(dw) : dws;
-    simd.withInts(geometryInts([n, h, w, cin4], cout8, g, 1), (geo) => simd.k.convFilterGrad(xp, dyp, out, geo));
+    // Chunks of output pixels whose dY panels fit in ~256 KB of L2.
+    const chunk = Math.max(128, Math.min(2048, Math.floor(65536 / cout8)));
+    withScratch(simd, [chunk * (cout8 + 4) * 4], (scratch) => {
+      simd.withInts([...geometryInts([n, h, w, cin4], cout8, g, 1), chunk], (geo) => simd.k.convFilterGradPacked(xp, dyp, out, geo, scratch));
+    });
     if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, cin, cin4, cout, cout8);
   });
   return dw;

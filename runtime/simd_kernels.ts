@@ -54,6 +54,8 @@ export interface SimdExports {
   /** `geometry`: see simd/conv_gemm.ts; `zeros`: cin zero floats; `tile`: K·4 floats of scratch. */
   convForward(x: number, packed: number, y: number, geometry: number, zeros: number, tile: number): void;
   /** Needs (cin/G) % 4 = 0 and (cout/G) % 8 = 0. */
+  convFilterGradPacked(x: number, dy: number, dw: number, geometry: number, scratch: number): void;
+  /** Needs (cin/G) % 4 = 0 and (cout/G) % 8 = 0. */
   convFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
   /** `[outer, inner]` → `[outer, reps, inner]`. */
   repeatRows(src: number, dst: number, outer: number, reps: number, inner: number): void;

@@ -106,10 +106,13 @@ export function convPackPhase(w: usize, out: usize, g: usize): void {
 
 /** Copies `rows` rows of `c` floats into rows of `c2` ≥ c floats, zero past c. */
 export function padRows(src: usize, dst: usize, rows: i32, c: i32, c2: i32): void {
+  // Element loops: rows are a few floats (the stem's 3 channels), where memory.copy is a call each.
+  let s = src, d = dst;
   for (let r = 0; r < rows; r++) {
-    const s = f32At(src, r * c), d = f32At(dst, r * c2);
-    memory.copy(d, s, <usize>c << 2);
-    memory.fill(d + (<usize>c << 2), 0, <usize>(c2 - c) << 2);
+    let i = 0;
+    for (; i + 4 <= c; i += 4, s += 16, d += 16) v128.store(d, v128.load(s));
+    for (; i < c; i++, s += 4, d += 4) store<f32>(d, load<f32>(s));
+    for (; i < c2; i++, d += 4) store<f32>(d, 0);
   }
 }
 
@@ -284,6 +287,75 @@ export function convFilterGrad(x: usize, dy: usize, dwt: usize, g: usize): void 
             v128.store(d + coutBytes, c10); v128.store(d + coutBytes, c11, 16);
             v128.store(d + 2 * coutBytes, c20); v128.store(d + 2 * coutBytes, c21, 16);
             v128.store(d + 3 * coutBytes, c30); v128.store(d + 3 * coutBytes, c31, 16);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The filter gradient of an ungrouped conv with packed operands: output
+ * pixels in chunks of `CP` (geometry[16]); each chunk's dY as 8-channel
+ * panels `[cout/8, cp, 8]`, and for each tap and 4 input channels the input
+ * under that tap as a `[cp, 4]` strip (zeros in the padding), so the
+ * reduction over pixels reads two contiguous streams with the accumulators
+ * held for the whole chunk. `scratch`: CP·(cout + 4) floats. Needs cin a
+ * multiple of 4 and cout of 8.
+ */
+export function convFilterGradPacked(x: usize, dy: usize, dwt: usize, g: usize, scratch: usize): void {
+  const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), cin = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), cout = geo(g, 6);
+  const kh = geo(g, 7), kw = geo(g, 8), sh = geo(g, 9), sw = geo(g, 10), dh = geo(g, 11), dw = geo(g, 12);
+  const top = geo(g, 13), left = geo(g, 14), CP = geo(g, 16);
+  const P = n * outH * outW, hw = outH * outW, blocks = cout >> 3, coutBytes = <usize>cout << 2;
+  const panels = scratch, strip = scratch + (<usize>(CP * cout) << 2);
+  memory.fill(dwt, 0, <usize>(kh * kw * cin * cout) << 2);
+  for (let p0 = 0; p0 < P; p0 += CP) {
+    const cp = min(CP, P - p0);
+    for (let p = 0; p < cp; p++) {
+      const s = f32At(dy, (p0 + p) * cout);
+      for (let cb = 0; cb < blocks; cb++) {
+        const d = panels + (<usize>(cb * cp + p) << 5), sc = s + (<usize>cb << 5);
+        v128.store(d, v128.load(sc));
+        v128.store(d, v128.load(sc, 16), 16);
+      }
+    }
+    const b0 = p0 / hw, r0 = p0 - b0 * hw, oy0 = r0 / outW, ox0 = r0 - oy0 * outW;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const tap = f32At(dwt, (i * kw + j) * cin * cout);
+        for (let ci = 0; ci < cin; ci += 4) {
+          let b = b0, oy = oy0, ox = ox0, d = strip;
+          for (let p = 0; p < cp; p++, d += 16) {
+            const iy = oy * sh - top + i * dh, ix = ox * sw - left + j * dw;
+            v128.store(d, iy >= 0 && iy < h && ix >= 0 && ix < w ? v128.load(f32At(x, ((b * h + iy) * w + ix) * cin + ci)) : f32x4.splat(0));
+            if (++ox == outW) {
+              ox = 0;
+              if (++oy == outH) { oy = 0; b++; }
+            }
+          }
+          for (let cb = 0; cb < blocks; cb++) {
+            const t = tap + (<usize>(ci * cout + (cb << 3)) << 2);
+            let c00 = v128.load(t), c01 = v128.load(t, 16);
+            let c10 = v128.load(t + coutBytes), c11 = v128.load(t + coutBytes, 16);
+            let c20 = v128.load(t + 2 * coutBytes), c21 = v128.load(t + 2 * coutBytes, 16);
+            let c30 = v128.load(t + 3 * coutBytes), c31 = v128.load(t + 3 * coutBytes, 16);
+            let pa = strip, pb = panels + (<usize>(cb * cp) << 5);
+            for (let p = 0; p < cp; p++, pa += 16, pb += 32) {
+              const e0 = v128.load(pb), e1 = v128.load(pb, 16);
+              let s = v128.load32_splat(pa);
+              c00 = madd(s, e0, c00); c01 = madd(s, e1, c01);
+              s = v128.load32_splat(pa, 4);
+              c10 = madd(s, e0, c10); c11 = madd(s, e1, c11);
+              s = v128.load32_splat(pa, 8);
+              c20 = madd(s, e0, c20); c21 = madd(s, e1, c21);
+              s = v128.load32_splat(pa, 12);
+              c30 = madd(s, e0, c30); c31 = madd(s, e1, c31);
+            }
+            v128.store(t, c00); v128.store(t, c01, 16);
+            v128.store(t + coutBytes, c10); v128.store(t + coutBytes, c11, 16);
+            v128.store(t + 2 * coutBytes, c20); v128.store(t + 2 * coutBytes, c21, 16);
+            v128.store(t + 3 * coutBytes, c30); v128.store(t + 3 * coutBytes, c31, 16);
           }
         }
       }

@@ -6,5 +6,5 @@ export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';
 export { im2colT } from './im2col';
 export { weightedSum2 } from './weighted_sum';
 export { siluGrad } from './silu';
-export { convPackFilter, convPackPhase, convForward, convFilterGrad, padRows } from './conv_gemm';
+export { convPackFilter, convPackPhase, convForward, convFilterGrad, convFilterGradPacked, padRows } from './conv_gemm';
 export { repeatRows } from './repeat';
