@@ -12,6 +12,7 @@ import { registerWasmIdentity } from './wasm_identity';
 import { registerCpuResizeNearestGrad } from './cpu_resize_nearest_grad';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
 import { registerConvGemmKernels } from './conv_gemm_kernels';
+import { registerSplitConcatKernels } from './split_concat_kernels';
 import { registerThreadedWasm } from './wasm_threads';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -97,6 +98,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   registerWasmGradKernels();
   registerConvGemmKernels();
+  registerSplitConcatKernels();
   registerWasmIdentity();
   // Once per process: replacing a started backend would drop its tensors.
   if (threads > 1 && !wasmLoaderChosen) {

@@ -57,6 +57,8 @@ export interface SimdExports {
   convFilterGradPacked(x: number, dy: number, dw: number, geometry: number, scratch: number): void;
   /** Needs (cin/G) % 4 = 0 and (cout/G) % 8 = 0. */
   convFilterGrad(x: number, dy: number, dw: number, geometry: number): void;
+  /** `rows` runs of `len` floats, src + r·srcStride → dst + r·dstStride (floats). */
+  copyRuns(src: number, dst: number, rows: number, len: number, srcStride: number, dstStride: number): void;
   /** `[outer, inner]` → `[outer, reps, inner]`. */
   repeatRows(src: number, dst: number, outer: number, reps: number, inner: number): void;
   /** Rows of c floats → rows of c2 ≥ c floats, zero-padded. */

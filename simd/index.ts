@@ -8,3 +8,4 @@ export { weightedSum2 } from './weighted_sum';
 export { siluGrad } from './silu';
 export { convPackFilter, convPackPhase, convForward, convFilterGrad, convFilterGradPacked, padRows } from './conv_gemm';
 export { repeatRows } from './repeat';
+export { copyRuns } from './copy_runs';
