@@ -116,11 +116,6 @@ export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo
   return dx;
 }
 
-/** Whether a grouped conv's groups sit on the filter gradient's tiles (4 inputs × 8 outputs). */
-export function groupsFitGemm(cin: number, cout: number, groups: number): boolean {
-  return cin % groups === 0 && cout % groups === 0 && (cin / groups) % 4 === 0 && (cout / groups) % 8 === 0;
-}
-
 /** Pads the last axis of a `[rows, c]` heap array to c2 into scratch, or returns it as is. */
 function padded(simd: Simd, src: number, rows: number, c: number, c2: number, scratch: number): number {
   if (c === c2) return src;
@@ -129,44 +124,51 @@ function padded(simd: Simd, src: number, rows: number, c: number, c2: number, sc
 }
 
 /**
- * dW `[kh, kw, Cin/G, Cout]` of y = conv(x, W), from x and dY. A grouped
- * conv needs Cin/G a multiple of 4 and Cout/G of 8 (`groupsFitGemm`); an
- * ungrouped one is padded to that here.
+ * dW `[kh, kw, Cin/G, Cout]` of y = conv(x, W), from x and dY. The kernels
+ * take 4 inputs × 8 outputs a tile, within a group: each group's channels
+ * are padded to that (zeros) around the call where they are not.
  */
 export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo, dy: TensorInfo,
   filterShape: [number, number, number, number], g: Geometry, groups = 1): TensorInfo {
-  const [n, h, w, cin] = x.shape;
-  const [kh, kw, , cout] = filterShape;
-  if (groups > 1) {
-    if (!groupsFitGemm(cin, cout, groups)) throw new Error(`grouped conv filter gradient: ${cin}/${groups} inputs or ${cout}/${groups} outputs per group off the GEMM tiles`);
-    const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
-    simd.withInts(geometryInts(x.shape, cout, g, groups), (geo) => simd.k.convFilterGrad(simd.ptr(x), simd.ptr(dy), simd.ptr(dw), geo));
-    return dw;
-  }
-  const cin4 = Math.ceil(cin / 4) * 4, cout8 = Math.ceil(cout / 8) * 8;
+  const [n, h, w] = x.shape;
+  const [kh, kw, gin, cout] = filterShape;
+  const gout = cout / groups;
+  const gin4 = Math.ceil(gin / 4) * 4, gout8 = Math.ceil(gout / 8) * 8;
+  const cin4 = groups * gin4, cout8 = groups * gout8;
   const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
   const pixels = n * g.outH * g.outW;
-  const exact = cin4 === cin && cout8 === cout;
-  const bytes = exact ? [] : [n * h * w * cin4 * 4, pixels * cout8 * 4, kh * kw * cin4 * cout8 * 4];
+  const exact = gin4 === gin && gout8 === gout;
+  const bytes = exact ? [] : [n * h * w * cin4 * 4, pixels * cout8 * 4, kh * kw * gin4 * cout8 * 4];
   withScratch(simd, bytes, (xs, dys, dws) => {
-    const xp = padded(simd, simd.ptr(x), n * h * w, cin, cin4, xs);
-    const dyp = padded(simd, simd.ptr(dy), pixels, cout, cout8, dys);
+    // Rows of one group's channels: a pixel's G groups are consecutive runs.
+    const xp = padded(simd, simd.ptr(x), n * h * w * groups, gin, gin4, xs);
+    const dyp = padded(simd, simd.ptr(dy), pixels * groups, gout, gout8, dys);
     const out = exact ? simd.ptr(dw) : dws;
-    // Chunks of output pixels whose dY panels fit in ~256 KB of L2.
-    const chunk = Math.max(128, Math.min(2048, Math.floor(65536 / cout8)));
-    withScratch(simd, [chunk * (cout8 + 4) * 4], (scratch) => {
-      simd.withInts([...geometryInts([n, h, w, cin4], cout8, g, 1), chunk], (geo) => simd.k.convFilterGradPacked(xp, dyp, out, geo, scratch));
-    });
-    if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, cin, cin4, cout, cout8);
+    const geo = geometryInts([n, h, w, cin4], cout8, g, groups);
+    if (groups > 1) {
+      simd.withInts(geo, (p) => simd.k.convFilterGrad(xp, dyp, out, p));
+    } else {
+      // Chunks of output pixels whose dY panels fit in ~256 KB of L2.
+      const chunk = Math.max(128, Math.min(2048, Math.floor(65536 / cout8)));
+      withScratch(simd, [chunk * (cout8 + 4) * 4], (scratch) => {
+        simd.withInts([...geo, chunk], (p) => simd.k.convFilterGradPacked(xp, dyp, out, p, scratch));
+      });
+    }
+    if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, gin, gin4, groups, gout, gout8);
   });
   return dw;
 }
 
-/** `[taps, cin4, cout8]` → `[taps, cin, cout]`. */
-function unpadFilter(simd: Simd, src: number, dst: number, taps: number, cin: number, cin4: number, cout: number, cout8: number): void {
-  const s = simd.f32(src, taps * cin4 * cout8), d = simd.f32(dst, taps * cin * cout);
+/** `[taps, gin4, G·gout8]` → `[taps, gin, G·gout]`. */
+function unpadFilter(simd: Simd, src: number, dst: number, taps: number, gin: number, gin4: number, groups: number, gout: number, gout8: number): void {
+  const s = simd.f32(src, taps * gin4 * groups * gout8), d = simd.f32(dst, taps * gin * groups * gout);
   for (let t = 0; t < taps; t++) {
-    for (let i = 0; i < cin; i++) d.set(s.subarray((t * cin4 + i) * cout8, (t * cin4 + i) * cout8 + cout), (t * cin + i) * cout);
+    for (let i = 0; i < gin; i++) {
+      for (let grp = 0; grp < groups; grp++) {
+        const from = ((t * gin4 + i) * groups + grp) * gout8, to = ((t * gin + i) * groups + grp) * gout;
+        d.set(s.subarray(from, from + gout), to);
+      }
+    }
   }
 }
 

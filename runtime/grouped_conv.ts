@@ -8,7 +8,7 @@
  */
 import { tf } from './tf';
 import { geometry } from './conv_geometry';
-import { conv2DFilterGradGemm, conv2DGemm, conv2DInputGradGemm, convGemmFor, groupsFitGemm } from './conv_gemm_kernels';
+import { conv2DFilterGradGemm, conv2DGemm, conv2DInputGradGemm, convGemmFor } from './conv_gemm_kernels';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -61,7 +61,7 @@ function register(): void {
 
 /** Whether `groupedConv2d` runs here for this conv (else the caller composes one). */
 export function groupedConvHere(cin: number, cout: number, groups: number, dilation: number): boolean {
-  return tf.getBackend() === 'wasm' && dilation === 1 && groupsFitGemm(cin, cout, groups) && convGemmFor(tf.backend()) !== undefined;
+  return tf.getBackend() === 'wasm' && dilation === 1 && cin % groups === 0 && cout % groups === 0 && convGemmFor(tf.backend()) !== undefined;
 }
 
 /** y = grouped conv(x, w), w `[kh, kw, Cin/G, Cout]`; only where `groupedConvHere`. */
