@@ -193,6 +193,37 @@ export function convForward(x: usize, b: usize, y: usize, g: usize, zeros: usize
     for (let grp = 0; grp < groups; grp++) {
     // The zero row is cin floats, so it serves every group's offset too.
     const off = <usize>(grp * gin) << 2;
+    if (blocks == 1) {
+      // One 8-channel block per group (grouped convs): nothing would reuse a strip, so read the rows in place.
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let pb = b + <usize>grp * panelBytes;
+      for (let i = 0; i < kh; i++) {
+        const ty = i * dh;
+        for (let j = 0; j < kw; j++) {
+          const tx = j * dw;
+          const a0 = rowAt(x, zeros, base0, y0 + ty, x0 + tx, h, w, rowBytes) + off, a1 = rowAt(x, zeros, base1, y1 + ty, x1 + tx, h, w, rowBytes) + off;
+          const a2 = rowAt(x, zeros, base2, y2 + ty, x2 + tx, h, w, rowBytes) + off, a3 = rowAt(x, zeros, base3, y3 + ty, x3 + tx, h, w, rowBytes) + off;
+          for (let o: usize = 0; o < stripBytes; o += 4, pb += 32) {
+            const f0 = v128.load(pb), f1 = v128.load(pb, 16);
+            let s = v128.load32_splat(a0 + o);
+            c00 = madd(s, f0, c00); c01 = madd(s, f1, c01);
+            s = v128.load32_splat(a1 + o);
+            c10 = madd(s, f0, c10); c11 = madd(s, f1, c11);
+            s = v128.load32_splat(a2 + o);
+            c20 = madd(s, f0, c20); c21 = madd(s, f1, c21);
+            s = v128.load32_splat(a3 + o);
+            c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
+          }
+        }
+      }
+      const lanes = min(8, gout), o = <usize>(grp * gout) << 2;
+      store8(d0 + o, c00, c01, lanes);
+      if (rows > 1) store8(d1 + o, c10, c11, lanes);
+      if (rows > 2) store8(d2 + o, c20, c21, lanes);
+      if (rows > 3) store8(d3 + o, c30, c31, lanes);
+      continue;
+    }
     let pa = tile;
     for (let i = 0; i < kh; i++) {
       const ty = i * dh;
