@@ -152,6 +152,8 @@ async function main(): Promise<void> {
   const replicas = Math.max(1, config.train.workers);
   const layouts: Layout[] = [{ replicas: 1, threads: cores, profile: true }];
   if (replicas > 1) layouts.push({ replicas, threads: Math.max(1, Math.floor(cores / replicas)), profile: false });
+  // What each single-threaded replica runs (our conv GEMMs instead of XNNPACK), alone on the machine.
+  if (cores > 1) layouts.push({ replicas: 1, threads: 1, profile: true });
   const lines = layouts.flatMap((l) => runChild(l));
   const steps = lines.filter((l) => l.kind === 'step');
   for (const l of steps) console.log(JSON.stringify({ ...l, backend: undefined }));
@@ -160,7 +162,7 @@ async function main(): Promise<void> {
   for (const r of ratios) console.log(JSON.stringify(r));
   const file = writeResults('train', 'npm run bench:train', {
     backend,
-    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)',
+    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)',
     runs: Number(process.env.BENCH_RUNS ?? 5),
     results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
     profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),
