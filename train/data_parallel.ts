@@ -4,8 +4,9 @@
  * im2col) and the tape in parallel, so on 2 cores two single-threaded replicas
  * train faster than one replica with two threads (`npm run bench:train`
  * measures both). Each step the batch is split by images, the workers get
- * the current weights and their share, the main thread computes its own share
- * meanwhile, and the gradients are averaged (as DDP averages per-GPU gradients).
+ * the current weights (in shared memory) and their share, the main thread
+ * computes its own share meanwhile, and the gradients (shared memory too)
+ * are averaged (as DDP averages per-GPU gradients).
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -18,10 +19,12 @@ import type { Batch } from '../data/loader';
 import type { WorkerReply, WorkerStep } from './grad_worker';
 import { computeGrads, Gradients } from './step';
 import { weightedSums, SumTerm } from '../runtime/weighted_sums';
-import { offsetsOf, packTensors } from './flat_tensors';
+import { offsetsOf, packedLength, packTensors } from './flat_tensors';
 
 export class DataParallel {
   private readonly workers: Worker[] = [];
+  private weightsBuffer?: Float32Array;
+  private gradBuffers: Float32Array[] = [];
   /** Each worker's tensor count after its second step: it must not grow. */
   private readonly baseline: number[] = [];
   private steps = 0;
@@ -41,6 +44,23 @@ export class DataParallel {
 
   get replicas(): number {
     return this.workers.length + 1;
+  }
+
+  /**
+   * The weights buffer every worker reads and one gradient buffer per
+   * worker, shared memory made once: a fresh 7 MB buffer each way each step
+   * made V8 run a full GC in every isolate every iteration (external memory
+   * pressure), 10–30 ms of pauses and marking an iteration. The main replica
+   * writes the weights only while no worker runs, and reads a worker's
+   * gradients before sending it the next step.
+   */
+  private sharedBuffers(length: number): Float32Array {
+    if (!this.weightsBuffer || this.weightsBuffer.length < length) {
+      this.weightsBuffer = new Float32Array(new SharedArrayBuffer(length * 4));
+      // Gradients cover at most every tensor.
+      this.gradBuffers = this.workers.map(() => new Float32Array(new SharedArrayBuffer(length * 4)));
+    }
+    return this.weightsBuffer;
   }
 
   private call(w: Worker, msg: unknown, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
@@ -80,12 +100,13 @@ export class DataParallel {
   /** Gradients of the batch averaged over replicas (losses averaged too), aligned with `vars`. */
   async grads(model: Detector, vars: tf.Variable[], batch: Batch): Promise<Gradients> {
     const shares = DataParallel.split(batch, this.replicas);
-    const weights = packTensors(model.namedTensors().map((t) => t.variable));
+    const tensors = model.namedTensors().map((t) => t.variable);
+    const weights = packTensors(tensors, this.sharedBuffers(packedLength(tensors)));
     const pending = shares.slice(1).map((s, i) => {
-      // The last worker takes the buffer itself; the others a copy each.
-      const buf = i === shares.length - 2 ? weights.flat : weights.flat.slice();
-      const msg: WorkerStep = { type: 'step', weights: { flat: buf, sizes: weights.sizes }, images: s.images.slice(), shape: s.shape, targets: s.targets, flags: model.trainFlags };
-      return this.call(this.workers[i], msg, [buf.buffer as ArrayBuffer, msg.images.buffer as ArrayBuffer]);
+      const msg: WorkerStep = {
+        type: 'step', weights, gradsInto: this.gradBuffers[i], images: s.images.slice(), shape: s.shape, targets: s.targets, flags: model.trainFlags,
+      };
+      return this.call(this.workers[i], msg, [msg.images.buffer as ArrayBuffer]);
     });
     const own = shares[0];
     const mine = computeGrads(() => model.loss(model.forward(tf.tensor4d(own.images, own.shape)), own.targets), vars);

@@ -1,6 +1,6 @@
 /**
  * Tensors to and from one flat Float32Array, the form weights and gradients
- * take between replicas: one buffer to transfer instead of one per tensor,
+ * take between replicas: one buffer instead of one per tensor,
  * filled straight from the backend's storage (the wasm heap, the cpu
  * backend's arrays) instead of a `dataSync` per tensor, each an engine call
  * and a copy of its own (~400 a step each way).
@@ -22,9 +22,20 @@ export function offsetsOf(sizes: number[]): number[] {
   });
 }
 
-export function packTensors(ts: Array<tf.Tensor | undefined>): Packed {
+/** Element count of the tensors end to end. */
+export function packedLength(ts: Array<tf.Tensor | undefined>): number {
+  return ts.reduce((s, t) => s + (t ? t.size : 0), 0);
+}
+
+/**
+ * The tensors end to end in a new buffer, or at the start of `into` (which
+ * must hold `packedLength(ts)` floats; `flat` is then that prefix of it).
+ */
+export function packTensors(ts: Array<tf.Tensor | undefined>, into?: Float32Array): Packed {
   const sizes = ts.map((t) => (t ? t.size : -1));
-  const flat = new Float32Array(sizes.reduce((s, n) => s + Math.max(n, 0), 0));
+  const length = sizes.reduce((s, n) => s + Math.max(n, 0), 0);
+  if (into && into.length < length) throw new Error(`packTensors: the buffer holds ${into.length} floats, the tensors ${length}`);
+  const flat = into ? into.subarray(0, length) : new Float32Array(length);
   const name = jsKernelBackend();
   const st = name ? storage(tf.backend(), name) : undefined;
   const offsets = offsetsOf(sizes);

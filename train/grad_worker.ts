@@ -1,7 +1,8 @@
 /**
  * A gradient replica in a worker thread (data-parallel training on CPU
- * backends, which run one thread each): it receives the current weights and
- * half a batch, returns the gradients of its half. BN batch statistics are
+ * backends, which run one thread each): it reads the current weights and
+ * gets half a batch, and writes the gradients of its half; weights and
+ * gradients live in memory shared with the main replica, allocated once. BN batch statistics are
  * per replica, running statistics are kept by the main replica only (as
  * PyTorch DDP without SyncBN).
  */
@@ -18,8 +19,10 @@ import { packTensors, Packed, unpackViews } from './flat_tensors';
 export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig; threads: number }
 export interface WorkerStep {
   type: 'step';
-  /** Every parameter and buffer, in `namedTensors()` order, end to end. */
+  /** Every parameter and buffer, in `namedTensors()` order, end to end (a view of memory shared with the main replica). */
   weights: Packed;
+  /** Shared memory the worker writes its gradients into (the main replica reads them before the next step). */
+  gradsInto: Float32Array;
   images: Float32Array;
   shape: [number, number, number, number];
   targets: Target[];
@@ -45,14 +48,14 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   m.trainFlags = { ...msg.flags };
   const vars = m.trainableVariables();
   const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
-  const grads = packTensors(g.grads);
+  const grads = packTensors(g.grads, msg.gradsInto);
   tf.dispose(g.grads.filter((t): t is tf.Tensor => t !== undefined));
   return { type: 'grads', losses: g.losses, grads, numTensors: tf.memory().numTensors };
 }
 
 parentPort?.on('message', (msg: WorkerInit | WorkerStep) => {
   handle(msg).then(
-    (r) => parentPort!.postMessage(r, r.type === 'grads' ? [r.grads.flat.buffer as ArrayBuffer] : []),
+    (r) => parentPort!.postMessage(r),
     (e: unknown) => parentPort!.postMessage({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) }),
   );
 });

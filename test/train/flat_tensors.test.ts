@@ -24,6 +24,19 @@ describe('flat tensor buffers (what replicas exchange)', () => {
     });
   }
 
+  it('packs into a given (shared) buffer, and refuses one too small', async () => {
+    await onBackend('wasm', () => {
+      const ts: Array<tf.Tensor | undefined> = [tf.tensor1d(seeded(5, 3)), undefined, tf.tensor2d(seeded(4, 4), [2, 2])];
+      const into = new Float32Array(new SharedArrayBuffer(12 * 4));
+      const p = packTensors(ts, into);
+      assert.equal(p.flat.buffer, into.buffer);
+      assert.equal(p.flat.length, 9);
+      assert.deepEqual(Array.from(p.flat), [...seeded(5, 3), ...seeded(4, 4)].map((v) => Math.fround(v)));
+      assert.throws(() => packTensors(ts, new Float32Array(8)), /holds 8 floats, the tensors 9/);
+      tf.dispose(ts.filter((t): t is tf.Tensor => t !== undefined));
+    });
+  });
+
   it('offsets skip absent tensors', () => {
     assert.deepEqual(offsetsOf([3, -1, 2, 0, 4]), [0, -1, 3, 5, 5]);
   });
