@@ -159,16 +159,10 @@ export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo
   return dw;
 }
 
-/** `[taps, gin4, G·gout8]` → `[taps, gin, G·gout]`. */
+/** `[taps, gin4, G·gout8]` → `[taps, gin, G·gout]`: per tap, gin·G rows of gout floats out of rows of gout8. */
 function unpadFilter(simd: Simd, src: number, dst: number, taps: number, gin: number, gin4: number, groups: number, gout: number, gout8: number): void {
-  const s = simd.f32(src, taps * gin4 * groups * gout8), d = simd.f32(dst, taps * gin * groups * gout);
   for (let t = 0; t < taps; t++) {
-    for (let i = 0; i < gin; i++) {
-      for (let grp = 0; grp < groups; grp++) {
-        const from = ((t * gin4 + i) * groups + grp) * gout8, to = ((t * gin + i) * groups + grp) * gout;
-        d.set(s.subarray(from, from + gout), to);
-      }
-    }
+    simd.k.copyRuns(src + t * gin4 * groups * gout8 * 4, dst + t * gin * groups * gout * 4, gin * groups, gout, gout8, gout);
   }
 }
 
