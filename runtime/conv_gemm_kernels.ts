@@ -19,6 +19,7 @@ import { tf } from './tf';
 import { Geometry, geometry, phases } from './conv_geometry';
 import { storage } from './kernel_storage';
 import { simdFor, Simd } from './simd_kernels';
+import { MIN_OUTPUTS, winogradConv2D, winogradFilterGrad, winogradFits, winogradInputGrad } from './winograd';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -64,6 +65,7 @@ function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => 
 export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry, groups = 1): TensorInfo {
   const n = x.shape[0];
   const [kh, kw, gin, cout] = filter.shape;
+  if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.conv)) return winogradConv2D(simd, backend, x, filter, g);
   const K = kh * kw * gin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
@@ -93,6 +95,7 @@ export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo
   groups = 1): TensorInfo {
   const [, h, w, cin] = inputShape;
   const [kh, kw, gin, cout] = filter.shape;
+  if (winogradFits(g, cout, gin, groups, inputShape[0] * h * w, MIN_OUTPUTS.conv)) return winogradInputGrad(simd, backend, dy, filter, inputShape, g);
   const st = storage(backend, 'wasm');
   const [dx] = st.alloc([inputShape]).infos;
   const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
@@ -132,6 +135,7 @@ export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo
   filterShape: [number, number, number, number], g: Geometry, groups = 1): TensorInfo {
   const [n, h, w] = x.shape;
   const [kh, kw, gin, cout] = filterShape;
+  if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.filterGrad)) return winogradFilterGrad(simd, backend, x, dy, filterShape, g);
   const gout = cout / groups;
   const gin4 = Math.ceil(gin / 4) * 4, gout8 = Math.ceil(gout / 8) * 8;
   const cin4 = groups * gin4, cout8 = groups * gout8;

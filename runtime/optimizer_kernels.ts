@@ -8,6 +8,7 @@
 import { tf } from './tf';
 import { JS_KERNEL_BACKENDS, jsKernelBackend, registerJsKernels, storage } from './kernel_storage';
 import { simdFor } from './simd_kernels';
+import { overwritable, written } from './in_place';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -45,20 +46,46 @@ function adamwKernel(name: 'wasm' | 'cpu') {
         a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, a.gradScale);
       return out.infos;
     }
-    const ps = st.read(p), gs = st.read(g), ms = st.read(m), vs = st.read(v);
     const [p2, m2, v2] = out.views();
-    const step = a.lr / a.bc1, sqrtBc2 = Math.sqrt(a.bc2);
-    for (let i = 0; i < ps.length; i++) {
-      const gi = gs[i] * a.gradScale;
-      // Rounded to float32 at each stored value, as the composed ops round.
-      const mi = Math.fround(a.beta1 * ms[i] + (1 - a.beta1) * gi);
-      const vi = Math.fround(a.beta2 * vs[i] + (1 - a.beta2) * gi * gi);
-      m2[i] = mi;
-      v2[i] = vi;
-      p2[i] = ps[i] * a.decay - step * (mi / (Math.sqrt(vi) / sqrtBc2 + a.eps));
-    }
+    adamwLoop(st.read(p), st.read(g), st.read(m), st.read(v), p2, m2, v2, a);
     return out.infos;
   };
+}
+
+/** The step in JS; the outputs may be the inputs (each element is read before it is written). */
+function adamwLoop(ps: Float32Array, gs: Float32Array, ms: Float32Array, vs: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, a: AdamWAttrs): void {
+  const step = a.lr / a.bc1, sqrtBc2 = Math.sqrt(a.bc2);
+  for (let i = 0; i < ps.length; i++) {
+    const gi = gs[i] * a.gradScale;
+    // Rounded to float32 at each stored value, as the composed ops round.
+    const mi = Math.fround(a.beta1 * ms[i] + (1 - a.beta1) * gi);
+    const vi = Math.fround(a.beta2 * vs[i] + (1 - a.beta2) * gi * gi);
+    m2[i] = mi;
+    v2[i] = vi;
+    p2[i] = ps[i] * a.decay - step * (mi / (Math.sqrt(vi) / sqrtBc2 + a.eps));
+  }
+}
+
+/**
+ * The same step written over p, m and v where they own their data (see
+ * runtime/in_place.ts): the values of the kernel, no new tensors. False
+ * where they do not (the caller runs the kernel).
+ */
+export function adamwInPlace(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamWAttrs): boolean {
+  const name = overwritable([p, m, v]);
+  if (!name || g.dtype !== 'float32') return false;
+  const backend = tf.backend();
+  const simd = name === 'wasm' ? simdFor(backend) : undefined;
+  if (simd) {
+    const [pp, mp, vp] = [p, m, v].map((t) => simd.ptr(t));
+    simd.k.adamwStep(pp, simd.ptr(g), mp, vp, pp, mp, vp, p.size, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, a.gradScale);
+  } else {
+    const st = storage(backend, name);
+    const [ps, ms, vs] = [p, m, v].map((t) => st.read(t));
+    adamwLoop(ps, st.read(g), ms, vs, ps, ms, vs, a);
+  }
+  written([p, m, v]);
+  return true;
 }
 
 function sumOfSquaresKernel(name: 'wasm' | 'cpu') {

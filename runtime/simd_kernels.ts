@@ -63,6 +63,12 @@ export interface SimdExports {
   repeatRows(src: number, dst: number, outer: number, reps: number, inner: number): void;
   /** Rows of c floats → rows of c2 ≥ c floats, zero-padded. */
   padRows(src: number, dst: number, rows: number, c: number, c2: number): void;
+  /** A `[3, 3, fin, fout]` filter → Winograd F(2×2, 3×3) panels (see simd/winograd.ts); `flip` for the input gradient's conv. */
+  winogradPackFilter(w: number, out: number, fin: number, fout: number, flip: number): void;
+  /** `geometry`: see simd/winograd.ts; `zeros`: K zero floats. */
+  winogradConv(x: number, packed: number, y: number, geometry: number, zeros: number, scratch: number): void;
+  /** dW of a 3×3 stride-1 conv; `geometry`: see simd/winograd.ts. */
+  winogradFilterGrad(x: number, dy: number, dw: number, geometry: number, zeros: number, scratch: number): void;
 }
 
 interface EmscriptenHeap {

@@ -15,6 +15,7 @@
 import { tf } from './tf';
 import { jsKernelBackend, registerJsKernels, storage } from './kernel_storage';
 import { simdFor } from './simd_kernels';
+import { overwritable, written } from './in_place';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -56,16 +57,19 @@ function weightedSumsKernel(name: 'wasm' | 'cpu') {
     }
     const views = out.views();
     const read = (i: number, j: number, n: number): Float32Array => st.read(input(i, j)).subarray(offset(i, j), offset(i, j) + n);
-    views.forEach((dst, i) => {
-      const x0 = read(i, 0, dst.length), x1 = read(i, 1, dst.length);
-      for (let e = 0; e < dst.length; e++) dst[e] = Math.fround(Math.fround(x0[e] * w[0]) + Math.fround(x1[e] * w[1]));
-      for (let j = 2; j < k; j++) {
-        const x = read(i, j, dst.length);
-        for (let e = 0; e < dst.length; e++) dst[e] = Math.fround(dst[e] + Math.fround(x[e] * w[j]));
-      }
-    });
+    views.forEach((dst, i) => sumInto(dst, w.map((_, j) => read(i, j, dst.length)), w));
     return out.infos;
   };
+}
+
+/** dst = Σ_j w_j · xs[j] in float32 steps (dst may be xs[0]: each element is read before it is written). */
+function sumInto(dst: Float32Array, xs: Float32Array[], w: number[]): void {
+  const x0 = xs[0], x1 = xs[1];
+  for (let e = 0; e < dst.length; e++) dst[e] = Math.fround(Math.fround(x0[e] * w[0]) + Math.fround(x1[e] * w[1]));
+  for (let j = 2; j < xs.length; j++) {
+    const x = xs[j];
+    for (let e = 0; e < dst.length; e++) dst[e] = Math.fround(dst[e] + Math.fround(x[e] * w[j]));
+  }
 }
 
 /** Registers the kernel for wasm and cpu (idempotent). */
@@ -129,4 +133,45 @@ export function weightedSums(groups: SumTerm[][], weights: number[]): tf.Tensor[
   const attrs: WeightedSumsAttrs = { weights, shapes, terms };
   const out = tf.engine().runKernel(WEIGHTED_SUMS, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
+}
+
+/**
+ * As `weightedSums`, with each group's sum written over its first term
+ * where that tensor owns its data (runtime/in_place.ts; the same values),
+ * and that tensor returned; the other groups get new tensors. So a caller
+ * keeps what is returned and disposes the first terms that were not.
+ */
+export function weightedSumsInPlace(groups: SumTerm[][], weights: number[]): tf.Tensor[] {
+  const k = weights.length;
+  if (k < 2) throw new Error(`weightedSums: needs at least two weights, got ${k}`);
+  groups.forEach((g, i) => groupShape(g, i, k));
+  const name = jsKernelBackend();
+  if (!name) return weightedSums(groups, weights);
+  const w = weights.map((v) => Math.fround(v));
+  const backend = tf.backend();
+  const simd = name === 'wasm' ? simdFor(backend) : undefined;
+  const st = storage(backend, name);
+  const out: Array<tf.Tensor | undefined> = groups.map((g) => {
+    const dst = g[0] as tf.Tensor;
+    // A later term aliasing the first would be read after it is overwritten.
+    const aliased = g.slice(1).some((t) => (isTensor(t) ? t : t.flat).dataId === dst.dataId);
+    if (aliased || !overwritable([dst])) return undefined;
+    const n = dst.size;
+    if (simd) {
+      const at = (t: SumTerm): number => (isTensor(t) ? simd.ptr(t) : simd.ptr(t.flat) + 4 * t.offset);
+      const d = simd.ptr(dst);
+      simd.k.weightedSum2(d, at(g[1]), d, n, w[0], w[1]);
+      for (let j = 2; j < k; j++) simd.k.weightedSum2(d, at(g[j]), d, n, 1, w[j]);
+    } else {
+      const view = (t: SumTerm): Float32Array => (isTensor(t) ? st.read(t) : st.read(t.flat).subarray(t.offset, t.offset + n));
+      const d = st.read(dst);
+      sumInto(d, [d, ...g.slice(1).map(view)], w);
+    }
+    written([dst]);
+    return dst;
+  });
+  const rest = groups.filter((_, i) => !out[i]);
+  const fresh = weightedSums(rest, weights);
+  let j = 0;
+  return out.map((t) => t ?? fresh[j++]);
 }

@@ -28,12 +28,8 @@
 // one stride phase of an input gradient writes every s-th pixel).
 
 import { f32At, geo } from './heap';
+import { madd } from './madd';
 
-/** a·b + c, fused where the build has relaxed SIMD and the CPU an FMA. */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
 
 /**
  * The filter `[K, cout]` (K = kh·kw·cin/G, HWIO order) as panels of 8 output

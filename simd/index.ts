@@ -9,3 +9,4 @@ export { siluGrad } from './silu';
 export { convPackFilter, convPackPhase, convForward, convFilterGrad, convFilterGradPacked, padRows } from './conv_gemm';
 export { repeatRows } from './repeat';
 export { copyRuns } from './copy_runs';
+export { winogradPackFilter, winogradConv, winogradFilterGrad } from './winograd';

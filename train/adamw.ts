@@ -1,11 +1,12 @@
 /**
  * AdamW (Loshchilov & Hutter) as `torch.optim.AdamW`: p ← p·(1 − lr·wd), then
  * the Adam step with bias-corrected moments. On wasm and cpu each tensor's
- * update is one kernel (`runtime/optimizer_kernels.ts`); elsewhere tfjs ops.
+ * update is one pass (`runtime/optimizer_kernels.ts`), written over the
+ * parameter and its moments where they own their data; elsewhere tfjs ops.
  */
 import { tf } from '../runtime/tf';
 import type { Optimizer, OptimizerState } from './optimizer';
-import { ADAMW_UPDATE, AdamWAttrs, optimizerKernelsHere } from '../runtime/optimizer_kernels';
+import { ADAMW_UPDATE, AdamWAttrs, adamwInPlace, optimizerKernelsHere } from '../runtime/optimizer_kernels';
 
 export interface AdamWOptions {
   lr: number;
@@ -53,6 +54,7 @@ export class AdamW implements Optimizer {
         const lr = this.lr * (this.lrMult.get(p) ?? 1);
         if (fused) {
           const attrs: AdamWAttrs = { lr, beta1: this.b1, beta2: this.b2, eps: this.eps, decay: this.wd && !this.noDecay.has(p) ? 1 - lr * this.wd : 1, bc1, bc2, gradScale };
+          if (adamwInPlace(p, g, m, v, attrs)) return;
           const [p2, m2, v2] = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
           m.assign(m2);
           v.assign(v2);

@@ -18,7 +18,7 @@ import type { Detector } from '../detectors/detector';
 import type { Batch } from '../data/loader';
 import type { WorkerReply, WorkerStep } from './grad_worker';
 import { computeGrads, Gradients } from './step';
-import { weightedSums, SumTerm } from '../runtime/weighted_sums';
+import { weightedSumsInPlace, SumTerm } from '../runtime/weighted_sums';
 import { offsetsOf, packedLength, packTensors } from './flat_tensors';
 
 export class DataParallel {
@@ -136,9 +136,10 @@ export class DataParallel {
         groups.push(terms);
       } else if (terms.length) grads[i] = partialMean(v, terms, k);
     });
-    // The means in one kernel call.
-    weightedSums(groups, new Array(k).fill(1 / k)).forEach((m, j) => { grads[full[j]] = m; });
-    tf.dispose([...flats, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined)]);
+    // The means written over this replica's own gradients where they own their data, else in one kernel call.
+    weightedSumsInPlace(groups, new Array(k).fill(1 / k)).forEach((m, j) => { grads[full[j]] = m; });
+    const kept = new Set(grads);
+    tf.dispose([...flats, ...mine.grads.filter((g): g is tf.Tensor => g !== undefined && !kept.has(g))]);
     return { losses, grads };
   }
 

@@ -8,7 +8,7 @@
  */
 import { tf } from '../runtime/tf';
 import type { Module, NamedTensor } from '../nn/module';
-import { weightedSums } from '../runtime/weighted_sums';
+import { weightedSumsInPlace } from '../runtime/weighted_sums';
 
 export interface EmaOptions {
   /** m: the momentum it settles at (mmdetection YOLOX: 0.0001). */
@@ -40,10 +40,11 @@ export class Ema {
   /** One update from the model's current weights. */
   update(): void {
     const m = this.momentumAt(this.steps);
-    // One kernel call for every tensor (runtime/weighted_sums.ts).
-    const next = weightedSums(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
-    this.shadow.forEach((s, i) => s.assign(next[i]));
-    tf.dispose(next);
+    // Over the averages where they own their data, else one kernel call for the rest (runtime/weighted_sums.ts).
+    const next = weightedSumsInPlace(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
+    const fresh = next.filter((t, i) => t !== this.shadow[i]);
+    this.shadow.forEach((s, i) => { if (next[i] !== s) s.assign(next[i]); });
+    tf.dispose(fresh);
     this.steps++;
   }
 

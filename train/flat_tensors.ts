@@ -7,6 +7,7 @@
  */
 import { tf } from '../runtime/tf';
 import { jsKernelBackend, storage } from '../runtime/kernel_storage';
+import { overwritable, storageOf, written } from '../runtime/in_place';
 
 /** The tensors end to end, and each one's element count (−1 where a tensor is absent). */
 export interface Packed { flat: Float32Array; sizes: number[] }
@@ -51,4 +52,24 @@ export function packTensors(ts: Array<tf.Tensor | undefined>, into?: Float32Arra
 export function unpackViews(p: Packed): Array<Float32Array | undefined> {
   const offsets = offsetsOf(p.sizes);
   return p.sizes.map((n, i) => (n < 0 ? undefined : p.flat.subarray(offsets[i], offsets[i] + n)));
+}
+
+/**
+ * The packed values into the variables, in order: copied over a variable's
+ * own storage where it owns it (runtime/in_place.ts), else assigned a new
+ * tensor. Sizes must match.
+ */
+export function unpackInto(vars: tf.Variable[], p: Packed): void {
+  const views = unpackViews(p);
+  tf.tidy(() => vars.forEach((v, i) => {
+    const values = views[i];
+    if (!values || values.length !== v.size) throw new Error(`unpackInto: tensor ${i} has ${v.size} elements, the buffer ${values?.length ?? 'none'}`);
+    const name = overwritable([v]);
+    if (name) {
+      storageOf(name).read(v).set(values);
+      written([v]);
+    }
+    // Inside tidy: assign() keeps the data, tidy drops the temporary handle.
+    else v.assign(tf.tensor(values, v.shape));
+  }));
 }

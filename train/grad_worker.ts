@@ -13,7 +13,7 @@ import { buildDetector, ModelConfig } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
 import type { Target } from '../data/loader';
 import { computeGrads } from './step';
-import { packTensors, Packed, unpackViews } from './flat_tensors';
+import { packTensors, Packed, unpackInto } from './flat_tensors';
 
 /** `threads`: XNNPACK threads of this replica (the main replica's share of the cores). */
 export interface WorkerInit { type: 'init'; backend: BackendName; model: ModelConfig; threads: number }
@@ -41,9 +41,7 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   }
   if (!model) throw new Error('worker not initialised');
   const m = model;
-  // Inside tidy: assign() keeps the data, tidy drops the temporary handles (outside, each step would leak a copy of the weights).
-  const weights = unpackViews(msg.weights);
-  tf.tidy(() => m.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(weights[i]!, t.variable.shape))));
+  unpackInto(m.namedTensors().map((t) => t.variable), msg.weights);
   m.train();
   m.trainFlags = { ...msg.flags };
   const vars = m.trainableVariables();

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
-import { weightedSums } from '../../runtime/weighted_sums';
+import { weightedSums, weightedSumsInPlace } from '../../runtime/weighted_sums';
 import { onBackend, seeded, withoutSimd } from '../helpers';
 
 /** The composed ops the kernel replaces: Σ_j w_j·x_j, left to right. */
@@ -59,6 +59,43 @@ describe('weightedSums (the EMA and replica-average kernel)', () => {
       });
     });
   }
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`${backend}: in place, a first term that owns its data takes the sum (same bits); a shared one gets a new tensor`, async () => {
+      await onBackend(backend, () => {
+        const gs = groups([3, 1027, 5], 3, 40);
+        const want = gs.map((g) => Array.from(composed(g, [0.2, 0.3, 0.5])));
+        const ids = gs.map((g) => g[0].dataId);
+        // Group 1's first term shares its data with a clone, which must keep its values.
+        const clone = gs[1][0].clone();
+        const cloneValues = Array.from(clone.dataSync());
+        const flat = tf.concat([tf.tensor1d([9]), tf.reshape(gs[2][2], [-1])]);
+        const before = tf.memory().numTensors;
+        const out = weightedSumsInPlace([gs[0], gs[1], [gs[2][0], gs[2][1], { flat, offset: 1 }]], [0.2, 0.3, 0.5]);
+        assert.equal(out[0], gs[0][0]);
+        assert.equal(out[0].dataId, ids[0]);
+        assert.notEqual(out[1], gs[1][0], 'shared data: a new tensor');
+        assert.equal(out[2], gs[2][0]);
+        assert.equal(tf.memory().numTensors, before + 1);
+        out.forEach((o, i) => assert.deepEqual(Array.from(o.dataSync()), want[i], `group ${i}`));
+        assert.deepEqual(Array.from(clone.dataSync()), cloneValues);
+        tf.dispose([out[1], clone, flat, ...gs.flat()]);
+      });
+    });
+  }
+
+  it('in place, with the SIMD kernels off (the JS loop), gives the same values', async () => {
+    await onBackend('wasm', () => withoutSimd(() => {
+      const gs = groups([7, 130], 2, 70);
+      const want = gs.map((g) => Array.from(composed(g, [0.6, 0.4])));
+      const out = weightedSumsInPlace(gs, [0.6, 0.4]);
+      out.forEach((o, i) => {
+        assert.equal(o, gs[i][0]);
+        assert.deepEqual(Array.from(o.dataSync()), want[i]);
+      });
+      tf.dispose(gs.flat());
+    }));
+  });
 
   it('keeps a non-finite input non-finite, as the composed ops', async () => {
     await onBackend('wasm', () => {

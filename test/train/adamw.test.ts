@@ -2,8 +2,9 @@ import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
 import { AdamW } from '../../train/adamw';
 import { applyGrads } from '../../train/step';
+import * as optimizerKernels from '../../runtime/optimizer_kernels';
 import { sumOfSquares } from '../../runtime/optimizer_kernels';
-import { onBackend, seeded } from '../helpers';
+import { onBackend, seeded, withEnv } from '../helpers';
 
 /** torch.optim.AdamW's update, element by element in float64, with the gradient scaled first (clip_grad_norm_). */
 function torchAdamW(p: number[], grads: number[][], o: { lr: number; wd: number; scales: number[] }): number[] {
@@ -49,6 +50,62 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
       got.out.forEach((x, i) => assert.ok(Math.abs(x - ref[i]) <= 1e-6 * Math.max(1, Math.abs(ref[i])), `p[${i}] ${x} vs ${ref[i]}`));
     });
   }
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`${backend}: the step written over the variables equals the kernel's new tensors bit for bit, and spares a clone`, async () => {
+      await onBackend(backend, () => {
+        const run = (inPlace: boolean): { out: Float32Array; clone: Float32Array; sameData: boolean } => {
+          const p = tf.variable(tf.tensor1d(start));
+          // A clone shares p's data: p must take the kernel route (a new tensor) on the step that sees it.
+          const clone = inPlace ? p.clone() : undefined;
+          const opt = new AdamW({ lr: 0.01, weightDecay: 0.05 });
+          const route = optimizerKernels.adamwInPlace;
+          const spy = inPlace ? route : (): boolean => false;
+          (optimizerKernels as { adamwInPlace: typeof route }).adamwInPlace = spy;
+          const ids: tf.DataId[] = [];
+          try {
+            for (const g of grads) {
+              applyGrads([p], [tf.tensor1d(g)], 1, opt, 5);
+              ids.push(p.dataId);
+            }
+          } finally {
+            (optimizerKernels as { adamwInPlace: typeof route }).adamwInPlace = route;
+          }
+          const out = p.dataSync() as Float32Array, kept = clone ? (clone.dataSync() as Float32Array) : new Float32Array(0);
+          tf.dispose([p, ...(clone ? [clone] : [])]);
+          opt.dispose();
+          return { out, clone: kept, sameData: ids.slice(1).every((id) => id === ids[0]) };
+        };
+        const a = run(true), b = run(false);
+        assert.ok(a.sameData, 'after the first step p kept its storage (updated in place)');
+        assert.ok(!b.sameData, 'the kernel route gives p new storage each step');
+        assert.deepEqual(Array.from(a.out), Array.from(b.out));
+        assert.deepEqual(Array.from(a.clone), Array.from(Float32Array.from(start)), 'the clone kept the starting values');
+      });
+    });
+  }
+
+  it('wasm: a filter updated in place is not read stale from XNNPACK\'s operator cache', async () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '0' }, () => {
+      const x = tf.tensor4d(seeded(2 * 6 * 6 * 4, 5), [2, 6, 6, 4]);
+      const f = tf.tidy(() => tf.variable(tf.tensor4d(seeded(3 * 3 * 4 * 8, 6), [3, 3, 4, 8])));
+      const dw = tf.tidy(() => tf.variable(tf.tensor4d(seeded(3 * 3 * 4 * 1, 7), [3, 3, 4, 1])));
+      const opt = new AdamW({ lr: 0.1 });
+      const outputs = (): number[][] => tf.tidy(() => [Array.from(tf.conv2d(x, f, 1, 'same').dataSync()), Array.from(tf.depthwiseConv2d(x, dw, 1, 'same').dataSync())]);
+      for (let i = 0; i < 3; i++) {
+        outputs();
+        applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
+      }
+      const ids = [f.dataId, dw.dataId];
+      outputs();
+      applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
+      assert.deepEqual([f.dataId, dw.dataId], ids, 'updated in place');
+      const fresh = tf.tidy(() => [Array.from(tf.conv2d(x, tf.add(f, 0) as tf.Tensor4D, 1, 'same').dataSync()), Array.from(tf.depthwiseConv2d(x, tf.add(dw, 0) as tf.Tensor4D, 1, 'same').dataSync())]);
+      assert.deepEqual(outputs(), fresh);
+      opt.dispose();
+      tf.dispose([x, f, dw]);
+    }));
+  });
 
   it('sumOfSquares over several tensors equals Σx² (one kernel on wasm/cpu)', async () => {
     for (const backend of ['wasm', 'cpu'] as const) {

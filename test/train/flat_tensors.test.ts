@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { tf } from '../../runtime/tf';
-import { offsetsOf, packTensors, unpackViews } from '../../train/flat_tensors';
+import { offsetsOf, packTensors, unpackInto, unpackViews } from '../../train/flat_tensors';
 import { onBackend, seeded } from '../helpers';
 
 describe('flat tensor buffers (what replicas exchange)', () => {
@@ -36,6 +36,26 @@ describe('flat tensor buffers (what replicas exchange)', () => {
       tf.dispose(ts.filter((t): t is tf.Tensor => t !== undefined));
     });
   });
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`${backend}: unpacks into variables, over their own storage unless another tensor shares it`, async () => {
+      await onBackend(backend, () => {
+        // Made inside tidy: the zeros they start from are released, so each variable owns its data.
+        const vars = tf.tidy(() => [tf.variable(tf.zeros([2, 3])), tf.variable(tf.zeros([4]))]);
+        const alias = vars[1].reshape([2, 2]);
+        const ids = vars.map((v) => v.dataId);
+        const p = packTensors([tf.tensor2d(seeded(6, 8), [2, 3]), tf.tensor1d(seeded(4, 9))]);
+        unpackInto(vars, p);
+        assert.equal(vars[0].dataId, ids[0], 'owned: written in place');
+        assert.notEqual(vars[1].dataId, ids[1], 'shared with a reshape: assigned anew');
+        assert.deepEqual(Array.from(vars[0].dataSync()), Array.from(p.flat.subarray(0, 6)));
+        assert.deepEqual(Array.from(vars[1].dataSync()), Array.from(p.flat.subarray(6)));
+        assert.deepEqual(Array.from(alias.dataSync()), [0, 0, 0, 0], 'the reshape kept its values');
+        assert.throws(() => unpackInto([vars[1]], { flat: new Float32Array(3), sizes: [3] }), /tensor 0 has 4 elements, the buffer 3/);
+        tf.dispose([...vars, alias]);
+      });
+    });
+  }
 
   it('offsets skip absent tensors', () => {
     assert.deepEqual(offsetsOf([3, -1, 2, 0, 4]), [0, -1, 3, 5, 5]);
