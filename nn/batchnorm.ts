@@ -7,6 +7,7 @@ import { tf } from '../runtime/tf';
 import { Layer } from './module';
 import { normAffine } from './norm_affine';
 import { NormAct } from '../runtime/norm_kernels';
+import { blendInto } from '../runtime/weighted_sums';
 
 export class BatchNorm2d extends Layer {
   readonly weight: tf.Variable;
@@ -56,9 +57,11 @@ export class BatchNorm2d extends Layer {
     const m = this.momentum;
     const unbiased = n > 1 ? n / (n - 1) : 1;
     tf.tidy(() => {
-      // Not on the loss path, so the tape never differentiates through it.
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(mean, m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(variance, m * unbiased)));
+      // Not on the loss path, so the tape never differentiates through it. Written over the
+      // buffers where they own their data (six kernel calls a norm otherwise, 300 a step).
+      const shape = this.runningMean.shape;
+      blendInto([[this.runningMean, tf.reshape(mean, shape)]], [1 - m, m]);
+      blendInto([[this.runningVar, tf.reshape(variance, shape)]], [1 - m, m * unbiased]);
     });
   }
 }

@@ -52,17 +52,25 @@ function adamwKernel(name: 'wasm' | 'cpu') {
   };
 }
 
-/** The step in JS; the outputs may be the inputs (each element is read before it is written). */
+/**
+ * The step in JS, every operation rounded to float32 in the order of
+ * simd/optimizer.ts (so both give the same bits); the outputs may be the
+ * inputs (each element is read before it is written).
+ */
 function adamwLoop(ps: Float32Array, gs: Float32Array, ms: Float32Array, vs: Float32Array, p2: Float32Array, m2: Float32Array, v2: Float32Array, a: AdamWAttrs): void {
-  const step = a.lr / a.bc1, sqrtBc2 = Math.sqrt(a.bc2);
+  const f = Math.fround;
+  const step = f(a.lr / a.bc1), sqrtBc2 = f(Math.sqrt(a.bc2));
+  const b1 = f(a.beta1), c1 = f(1 - a.beta1), b2 = f(a.beta2), c2 = f(1 - a.beta2);
+  const scale = f(a.gradScale), decay = f(a.decay), eps = f(a.eps);
   for (let i = 0; i < ps.length; i++) {
-    const gi = gs[i] * a.gradScale;
-    // Rounded to float32 at each stored value, as the composed ops round.
-    const mi = Math.fround(a.beta1 * ms[i] + (1 - a.beta1) * gi);
-    const vi = Math.fround(a.beta2 * vs[i] + (1 - a.beta2) * gi * gi);
+    const gi = f(gs[i] * scale);
+    const mi = f(f(b1 * ms[i]) + f(c1 * gi));
+    const vi = f(f(b2 * vs[i]) + f(c2 * f(gi * gi)));
+    const pi = ps[i];
     m2[i] = mi;
     v2[i] = vi;
-    p2[i] = ps[i] * a.decay - step * (mi / (Math.sqrt(vi) / sqrtBc2 + a.eps));
+    const denom = f(f(f(Math.sqrt(vi)) / sqrtBc2) + eps);
+    p2[i] = f(f(pi * decay) - f(step * f(mi / denom)));
   }
 }
 

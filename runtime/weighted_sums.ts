@@ -175,3 +175,16 @@ export function weightedSumsInPlace(groups: SumTerm[][], weights: number[]): tf.
   let j = 0;
   return out.map((t) => t ?? fresh[j++]);
 }
+
+/**
+ * Each variable ← Σ_j weights[j] · group[j], the variable itself the first
+ * term: written over it where it owns its data, else assigned the new sum.
+ */
+export function blendInto(groups: Array<[tf.Variable, ...SumTerm[]]>, weights: number[]): void {
+  const out = weightedSumsInPlace(groups, weights);
+  groups.forEach(([v], i) => {
+    if (out[i] === v) return;
+    v.assign(out[i]);
+    out[i].dispose();
+  });
+}

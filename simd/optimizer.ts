@@ -1,6 +1,6 @@
 // The AdamW step and the sum of squares over flat float32 buffers, 4 values
-// per vector, arithmetic in float64 (two lanes at a time) as the JS kernels
-// and torch's float64 reference the tests compare against.
+// per vector: the step in float32 (as torch steps float32 parameters), the
+// sum of squares accumulated in float64 (two lanes at a time).
 
 import { f32At, high } from './heap';
 
@@ -28,41 +28,37 @@ export function sumSquares(x: usize, n: i32): f64 {
 }
 
 /**
- * torch.optim.AdamW's step: g' = g·gradScale, m = β1·m + (1 − β1)·g',
- * v = β2·v + (1 − β2)·g'², p = p·decay − lr/bc1 · m / (√v / √bc2 + eps).
- * Inputs p, g, m, v; outputs p2, m2, v2 (all `n` float32).
+ * torch.optim.AdamW's step in float32, as torch computes it for float32
+ * parameters: g' = g·gradScale, m = β1·m + (1 − β1)·g',
+ * v = β2·v + (1 − β2)·g'², p = p·decay − lr/bc1 · m / (√v / √bc2 + eps),
+ * each operation rounded to float32 (no fused multiply-adds: the JS kernel
+ * repeats these roundings exactly). Inputs p, g, m, v; outputs p2, m2, v2
+ * (all `n` float32; an output may be its input).
  */
 export function adamwStep(p: usize, g: usize, m: usize, v: usize, p2: usize, m2: usize, v2: usize, n: i32,
   lr: f64, beta1: f64, beta2: f64, eps: f64, decay: f64, bc1: f64, bc2: f64, gradScale: f64): void {
-  const step = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+  const step = <f32>(lr / bc1), sqrtBc2 = <f32>Math.sqrt(bc2);
+  const fb1 = <f32>beta1, fc1 = <f32>(1 - beta1), fb2 = <f32>beta2, fc2 = <f32>(1 - beta2);
+  const fgs = <f32>gradScale, fdec = <f32>decay, feps = <f32>eps;
+  const b1 = f32x4.splat(fb1), c1 = f32x4.splat(fc1), b2 = f32x4.splat(fb2), c2 = f32x4.splat(fc2);
+  const gs = f32x4.splat(fgs), dec = f32x4.splat(fdec), st = f32x4.splat(step), sb = f32x4.splat(sqrtBc2), ep = f32x4.splat(feps);
   let i = 0;
-  const b1 = f64x2.splat(beta1), c1 = f64x2.splat(1 - beta1), b2 = f64x2.splat(beta2), c2 = f64x2.splat(1 - beta2);
-  const gs = f64x2.splat(gradScale), dec = f64x2.splat(decay), st = f64x2.splat(step), sb = f64x2.splat(sqrtBc2), ep = f64x2.splat(eps);
   for (; i + 4 <= n; i += 4) {
-    const pv = v128.load(f32At(p, i)), gv = v128.load(f32At(g, i)), mv = v128.load(f32At(m, i)), vv = v128.load(f32At(v, i));
-    // Low and high halves, each as float64x2.
-    const gLo = f64x2.mul(f64x2.promote_low_f32x4(gv), gs), gHi = f64x2.mul(f64x2.promote_low_f32x4(high(gv)), gs);
-    const mNew = pack(
-      f64x2.add(f64x2.mul(b1, f64x2.promote_low_f32x4(mv)), f64x2.mul(c1, gLo)),
-      f64x2.add(f64x2.mul(b1, f64x2.promote_low_f32x4(high(mv))), f64x2.mul(c1, gHi)));
-    const vNew = pack(
-      f64x2.add(f64x2.mul(b2, f64x2.promote_low_f32x4(vv)), f64x2.mul(c2, f64x2.mul(gLo, gLo))),
-      f64x2.add(f64x2.mul(b2, f64x2.promote_low_f32x4(high(vv))), f64x2.mul(c2, f64x2.mul(gHi, gHi))));
+    const pv = v128.load(f32At(p, i)), gv = f32x4.mul(v128.load(f32At(g, i)), gs), mv = v128.load(f32At(m, i)), vv = v128.load(f32At(v, i));
+    const mNew = f32x4.add(f32x4.mul(b1, mv), f32x4.mul(c1, gv));
+    const vNew = f32x4.add(f32x4.mul(b2, vv), f32x4.mul(c2, f32x4.mul(gv, gv)));
     v128.store(f32At(m2, i), mNew);
     v128.store(f32At(v2, i), vNew);
-    // The update reads m and v as stored (float32), as the JS kernel does.
-    const pLo = f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(pv), dec),
-      f64x2.mul(st, f64x2.div(f64x2.promote_low_f32x4(mNew), f64x2.add(f64x2.div(f64x2.sqrt(f64x2.promote_low_f32x4(vNew)), sb), ep))));
-    const pHi = f64x2.sub(f64x2.mul(f64x2.promote_low_f32x4(high(pv)), dec),
-      f64x2.mul(st, f64x2.div(f64x2.promote_low_f32x4(high(mNew)), f64x2.add(f64x2.div(f64x2.sqrt(f64x2.promote_low_f32x4(high(vNew))), sb), ep))));
-    v128.store(f32At(p2, i), pack(pLo, pHi));
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vNew), sb), ep);
+    v128.store(f32At(p2, i), f32x4.sub(f32x4.mul(pv, dec), f32x4.mul(st, f32x4.div(mNew, denom))));
   }
   for (; i < n; i++) {
-    const gi = <f64>load<f32>(f32At(g, i)) * gradScale;
-    const mi = <f32>(beta1 * <f64>load<f32>(f32At(m, i)) + (1 - beta1) * gi);
-    const vi = <f32>(beta2 * <f64>load<f32>(f32At(v, i)) + (1 - beta2) * gi * gi);
+    const gi = load<f32>(f32At(g, i)) * fgs;
+    const mi = fb1 * load<f32>(f32At(m, i)) + fc1 * gi;
+    const vi = fb2 * load<f32>(f32At(v, i)) + fc2 * (gi * gi);
+    const pi = load<f32>(f32At(p, i));
     store<f32>(f32At(m2, i), mi);
     store<f32>(f32At(v2, i), vi);
-    store<f32>(f32At(p2, i), <f32>(<f64>load<f32>(f32At(p, i)) * decay - step * (<f64>mi / (Math.sqrt(<f64>vi) / sqrtBc2 + eps))));
+    store<f32>(f32At(p2, i), pi * fdec - step * (mi / (Mathf.sqrt(vi) / sqrtBc2 + feps)));
   }
 }

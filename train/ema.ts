@@ -8,7 +8,7 @@
  */
 import { tf } from '../runtime/tf';
 import type { Module, NamedTensor } from '../nn/module';
-import { weightedSumsInPlace } from '../runtime/weighted_sums';
+import { blendInto } from '../runtime/weighted_sums';
 
 export interface EmaOptions {
   /** m: the momentum it settles at (mmdetection YOLOX: 0.0001). */
@@ -41,10 +41,7 @@ export class Ema {
   update(): void {
     const m = this.momentumAt(this.steps);
     // Over the averages where they own their data, else one kernel call for the rest (runtime/weighted_sums.ts).
-    const next = weightedSumsInPlace(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
-    const fresh = next.filter((t, i) => t !== this.shadow[i]);
-    this.shadow.forEach((s, i) => { if (next[i] !== s) s.assign(next[i]); });
-    tf.dispose(fresh);
+    blendInto(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
     this.steps++;
   }
 

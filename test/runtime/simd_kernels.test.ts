@@ -79,23 +79,28 @@ describe('SIMD kernels in the tfjs-wasm heap', () => {
     }
   }
 
-  it('AdamW step and sum of squares: SIMD equals the JS loops (1e-6), odd lengths included', async () => {
+  it('AdamW step: SIMD equals the JS loop bit for bit (float32 throughout); sum of squares within 1e-6; odd lengths included', async () => {
     registerOptimizerKernels();
-    const run = (): number[][] => tf.tidy(() => {
-      const out: number[][] = [];
+    const run = (): { steps: number[][]; sums: number[] } => tf.tidy(() => {
+      const steps: number[][] = [], sums: number[] = [];
       for (const n of [1, 7, 64, 1001]) {
         const [p, g, m, v] = [21, 22, 23, 24].map((s) => tf.tensor1d(seeded(n, s)));
         const vPos = tf.abs(v);
         const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, decay: 1 - 0.01 * 0.05, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.999 ** 3, gradScale: 0.7 };
         const res = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v: vPos }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        for (const t of res) out.push(Array.from(t.dataSync()));
-        out.push([sumOfSquares([p, g, m])]);
+        for (const t of res) steps.push(Array.from(t.dataSync()));
+        sums.push(sumOfSquares([p, g, m]));
       }
-      return out;
+      return { steps, sums };
     });
     const simd = await onBackend('wasm', run);
     const js = await onBackend('wasm', () => withoutSimd(run));
-    simd.forEach((a, i) => assert.ok(relErr(a, js[i]) <= 1e-6, `output ${i}: rel err ${relErr(a, js[i])}`));
+    const cpu = await onBackend('cpu', run);
+    simd.steps.forEach((a, i) => {
+      assert.deepEqual(a, js.steps[i], `step output ${i}: SIMD vs JS`);
+      assert.deepEqual(a, cpu.steps[i], `step output ${i}: wasm vs cpu`);
+    });
+    assert.ok(relErr(simd.sums, js.sums) <= 1e-6, `sums: rel err ${relErr(simd.sums, js.sums)}`);
   });
 
   it('the single-threaded wasm build (its heap is not shared) runs them too, with the same results', function () {
