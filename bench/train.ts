@@ -9,10 +9,15 @@
  * once, so each layout runs in a child process of this one. Each size also
  * gets where one step's time goes (threaded layout): wall time of forward +
  * loss, backward and optimizer, and the ten kernels with the largest share
- * of `tf.profile`'s kernel time. Writes bench/results/train.json.
+ * of `tf.profile`'s kernel time. Where a python3 with torch is installed
+ * (Debian's python3-torch; BENCH_PYTHON names another), PyTorch's step of
+ * the same detector and ours run alternately BENCH_PAIRS times (default 5)
+ * and each ratio pairs our run with the PyTorch run before it. Writes
+ * bench/results/train.json.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../runtime/tf';
 import { initBackend, describeBackend, defaultThreads, BackendName, BackendInfo } from '../runtime/backend';
@@ -136,6 +141,53 @@ function pytorchRatios(steps: Array<Record<string, unknown>>): Array<Record<stri
   });
 }
 
+const PYTORCH_SCRIPT = path.resolve(__dirname, '..', '..', 'bench', 'pytorch', 'retinanet_gghost_step.py');
+
+/** The Python that has torch (BENCH_PYTHON, else python3 on PATH or Debian's), or undefined; BENCH_PAIRS=0 skips PyTorch. */
+function pytorchPython(): string | undefined {
+  if (process.env.BENCH_PAIRS === '0') return undefined;
+  const candidates = process.env.BENCH_PYTHON ? [process.env.BENCH_PYTHON] : ['python3', '/usr/bin/python3'];
+  return candidates.find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+}
+
+/** One run of the PyTorch step (bench/pytorch/retinanet_gghost_step.py) on `threads` threads: images/s per size. */
+function pytorchRun(python: string, threads: number): PytorchResults {
+  const out = path.join(os.tmpdir(), `ghostdet-pytorch-${process.pid}.json`);
+  const sizesArg = sizes().map(({ w, h }) => `${w}x${h}`).join(',');
+  execFileSync(python, [PYTORCH_SCRIPT, '--threads', String(threads), '--sizes', sizesArg, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = JSON.parse(fs.readFileSync(out, 'utf8')) as PytorchResults;
+  fs.rmSync(out, { force: true });
+  return r;
+}
+
+interface Pair { inputSize: string; pytorchImagesPerSecond: number; ghostdetImagesPerSecond: number; ratio: number }
+
+/**
+ * PyTorch's step and ours run alternately, `pairs` times: this machine's
+ * speed drifts by tens of percent within minutes, so each of our runs is
+ * compared with the PyTorch run just before it, and the median ratio is
+ * the figure.
+ */
+function pairedRatios(python: string, layout: Layout, threads: number, pairs: number): { pairs: Pair[]; median: Array<{ inputSize: string; ratio: number; min: number; max: number }> } {
+  const all: Pair[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const pt = pytorchRun(python, threads);
+    const ours = runChild(layout).filter((l) => l.kind === 'step');
+    for (const r of pt.results) {
+      const o = ours.find((l) => l.inputSize === r.inputSize);
+      if (!o) continue;
+      const ratio = +((o.imagesPerSecond as number) / r.imagesPerSecond).toFixed(3);
+      all.push({ inputSize: r.inputSize, pytorchImagesPerSecond: r.imagesPerSecond, ghostdetImagesPerSecond: o.imagesPerSecond as number, ratio });
+      console.error(`pair ${i + 1}/${pairs} ${r.inputSize}: PyTorch ${r.imagesPerSecond} img/s, ghostdet ${o.imagesPerSecond} img/s → ${ratio}×`);
+    }
+  }
+  const median = [...new Set(all.map((p) => p.inputSize))].map((inputSize) => {
+    const rs = all.filter((p) => p.inputSize === inputSize).map((p) => p.ratio).sort((a, b) => a - b);
+    return { inputSize, ratio: rs[Math.floor(rs.length / 2)], min: rs[0], max: rs[rs.length - 1] };
+  });
+  return { pairs: all, median };
+}
+
 /** Runs each layout in a child process and collects its `BENCH {…}` lines. */
 function runChild(layout: Layout): Array<Record<string, unknown>> {
   const out = execFileSync(process.execPath, [__filename], {
@@ -160,6 +212,11 @@ async function main(): Promise<void> {
   const backend = steps[0]?.backend as BackendInfo | undefined;
   const ratios = pytorchRatios(steps);
   for (const r of ratios) console.log(JSON.stringify(r));
+  const python = pytorchPython();
+  const pairs = python && replicas > 1
+    ? pairedRatios(python, layouts[1], cores, Number(process.env.BENCH_PAIRS ?? 5))
+    : undefined;
+  for (const m of pairs?.median ?? []) console.log(JSON.stringify({ paired: m }));
   const file = writeResults('train', 'npm run bench:train', {
     backend,
     what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)',
@@ -167,6 +224,9 @@ async function main(): Promise<void> {
     results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
     profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),
     pytorch: ratios.length ? { file: 'bench/results/pytorch_train.json', ratios } : 'not measured on this machine (see bench/pytorch/retinanet_gghost_step.py)',
+    pytorchPaired: pairs
+      ? { what: `PyTorch's step (${PYTORCH_SCRIPT.split(path.sep).slice(-3).join('/')}, ${cores} threads) then ghostdet's ${layouts[1].replicas} replicas × ${layouts[1].threads} thread(s), alternately, BENCH_PAIRS times; ratio = ghostdet images/s ÷ the PyTorch run just before`, ...pairs }
+      : 'skipped (no python3 with torch, BENCH_PAIRS=0, or one replica)',
   });
   console.error(`wrote ${file}`);
 }

@@ -8,6 +8,7 @@
  */
 import * as os from 'os';
 import { tf } from './tf';
+import { installTapeSaves } from './tape_saves';
 import { registerWasmIdentity } from './wasm_identity';
 import { registerCpuResizeNearestGrad } from './cpu_resize_nearest_grad';
 import { registerWasmGradKernels } from './wasm_grad_kernels';
@@ -126,6 +127,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
 export async function initBackend(want: BackendName = 'auto', threads = defaultThreads()): Promise<BackendInfo> {
   const skipped: string[] = [];
   registerCpuResizeNearestGrad();
+  installTapeSaves();
   if (want === 'auto' || want === 'tensorflow') {
     try {
       const native = loadNative(skipped);
