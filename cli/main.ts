@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     .option('backend', {
       choices: BACKEND_CHOICES,
       default: 'auto',
-      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. On wasm, GHOSTDET_THREADS sets the XNNPACK threads (default: every core; train shares them out over its replicas), GHOSTDET_SIMD=0 swaps our SIMD kernels for their JS loops, GHOSTDET_CONV_GEMM=0|1 turns our conv GEMMs (default: on at one XNNPACK thread, as in each training replica) off or on, and GHOSTDET_RELAXED_SIMD=0 keeps them off fused multiply-add',
+      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. On wasm, GHOSTDET_THREADS sets the XNNPACK threads (default: every core; train shares them out over its replicas), GHOSTDET_SIMD=0 swaps our SIMD kernels for their JS loops, GHOSTDET_CONV_GEMM=0|1 turns our conv GEMMs (default: on at one XNNPACK thread, as in each training replica) off or on, GHOSTDET_WINOGRAD=0 keeps their 3×3 stride-1 convs off Winograd, and GHOSTDET_RELAXED_SIMD=0 keeps them off fused multiply-add',
       global: true,
     })
     .demandCommand(1, 'Name a command; see the list above.')
