@@ -6,33 +6,36 @@
 
 import { f32At, f64At, high } from './heap';
 
-/** Adds a float32x4 (as two float64x2) into the float64 accumulators at `acc`. */
-@inline function accumulate(acc: usize, v: v128): void {
-  v128.store(acc, f64x2.add(v128.load(acc), f64x2.promote_low_f32x4(v)));
-  v128.store(acc, f64x2.add(v128.load(acc, 16), f64x2.promote_low_f32x4(high(v))), 16);
-}
+/** Rows per block: a block's rows stay in L1 while each 4-channel column of it is summed in registers. */
+const BLOCK: i32 = 32;
 
-/** Adds the products of two float32x4, taken in float64, into the accumulators at `acc`. */
-@inline function accumulateProduct(acc: usize, a: v128, b: v128): void {
-  v128.store(acc, f64x2.add(v128.load(acc), f64x2.mul(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b))));
-  v128.store(acc, f64x2.add(v128.load(acc, 16), f64x2.mul(f64x2.promote_low_f32x4(high(a)), f64x2.promote_low_f32x4(high(b)))), 16);
-}
-
-/** Per channel j: sum[j] += Σ x[i, j], sumSq[j] += Σ x[i, j]² (float64 accumulators, added to). */
+/** Per channel j: sum[j] += Σ x[i, j], sumSq[j] += Σ x[i, j]² (float64 accumulators, added to, row by row in order). */
 export function normMoments(x: usize, rows: i32, c: i32, sum: usize, sumSq: usize): void {
-  const c4 = c & ~3;
-  for (let i = 0; i < rows; i++) {
-    const row = f32At(x, i * c);
-    let j = 0;
-    for (; j < c4; j += 4) {
-      const v = v128.load(f32At(row, j));
-      accumulate(f64At(sum, j), v);
-      accumulateProduct(f64At(sumSq, j), v, v);
+  const c4 = c & ~3, rowBytes = <usize>c << 2;
+  for (let i0 = 0; i0 < rows; i0 += BLOCK) {
+    const i1 = min(rows, i0 + BLOCK);
+    for (let j = 0; j < c4; j += 4) {
+      // The accumulators in registers over the block; the same additions, in the same order, as one row at a time.
+      const sa = f64At(sum, j), qa = f64At(sumSq, j);
+      let s0 = v128.load(sa), s1 = v128.load(sa, 16), q0 = v128.load(qa), q1 = v128.load(qa, 16);
+      let p = f32At(x, i0 * c + j);
+      for (let i = i0; i < i1; i++, p += rowBytes) {
+        const v = v128.load(p);
+        const lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(high(v));
+        s0 = f64x2.add(s0, lo); s1 = f64x2.add(s1, hi);
+        q0 = f64x2.add(q0, f64x2.mul(lo, lo)); q1 = f64x2.add(q1, f64x2.mul(hi, hi));
+      }
+      v128.store(sa, s0); v128.store(sa, s1, 16); v128.store(qa, q0); v128.store(qa, q1, 16);
     }
-    for (; j < c; j++) {
-      const v = <f64>load<f32>(f32At(row, j));
-      store<f64>(f64At(sum, j), load<f64>(f64At(sum, j)) + v);
-      store<f64>(f64At(sumSq, j), load<f64>(f64At(sumSq, j)) + v * v);
+    for (let j = c4; j < c; j++) {
+      let s = load<f64>(f64At(sum, j)), q = load<f64>(f64At(sumSq, j));
+      for (let i = i0; i < i1; i++) {
+        const v = <f64>load<f32>(f32At(x, i * c + j));
+        s += v;
+        q += v * v;
+      }
+      store<f64>(f64At(sum, j), s);
+      store<f64>(f64At(sumSq, j), q);
     }
   }
 }
@@ -64,23 +67,36 @@ export function normApply(x: usize, y: usize, rows: i32, c: i32, scale: usize, s
   return relu && !(x * scale + shift > 0) ? 0 : dy;
 }
 
-/** Per channel: s1[j] += Σ g, sx[j] += Σ g·x, with g = dy masked by the ReLU (float64 accumulators). */
+/** Per channel: s1[j] += Σ g, sx[j] += Σ g·x, with g = dy masked by the ReLU (float64 accumulators, row by row in order). */
 export function normGradSums(dy: usize, x: usize, rows: i32, c: i32, scale: usize, shift: usize, relu: bool, s1: usize, sx: usize): void {
-  const c4 = c & ~3;
-  for (let i = 0; i < rows; i++) {
-    const dr = f32At(dy, i * c), xr = f32At(x, i * c);
-    let j = 0;
-    for (; j < c4; j += 4) {
-      const xv = v128.load(f32At(xr, j));
-      const g = passed(v128.load(f32At(dr, j)), xv, v128.load(f32At(scale, j)), v128.load(f32At(shift, j)), relu);
-      accumulate(f64At(s1, j), g);
-      accumulateProduct(f64At(sx, j), g, xv);
+  const c4 = c & ~3, rowBytes = <usize>c << 2;
+  for (let i0 = 0; i0 < rows; i0 += BLOCK) {
+    const i1 = min(rows, i0 + BLOCK);
+    for (let j = 0; j < c4; j += 4) {
+      const sa = f64At(s1, j), xa = f64At(sx, j);
+      let a0 = v128.load(sa), a1 = v128.load(sa, 16), b0 = v128.load(xa), b1 = v128.load(xa, 16);
+      const sc = v128.load(f32At(scale, j)), sh = v128.load(f32At(shift, j));
+      let pd = f32At(dy, i0 * c + j), px = f32At(x, i0 * c + j);
+      for (let i = i0; i < i1; i++, pd += rowBytes, px += rowBytes) {
+        const xv = v128.load(px);
+        const g = passed(v128.load(pd), xv, sc, sh, relu);
+        const glo = f64x2.promote_low_f32x4(g), ghi = f64x2.promote_low_f32x4(high(g));
+        a0 = f64x2.add(a0, glo); a1 = f64x2.add(a1, ghi);
+        b0 = f64x2.add(b0, f64x2.mul(glo, f64x2.promote_low_f32x4(xv))); b1 = f64x2.add(b1, f64x2.mul(ghi, f64x2.promote_low_f32x4(high(xv))));
+      }
+      v128.store(sa, a0); v128.store(sa, a1, 16); v128.store(xa, b0); v128.store(xa, b1, 16);
     }
-    for (; j < c; j++) {
-      const xv = load<f32>(f32At(xr, j));
-      const g = <f64>passedScalar(load<f32>(f32At(dr, j)), xv, load<f32>(f32At(scale, j)), load<f32>(f32At(shift, j)), relu);
-      store<f64>(f64At(s1, j), load<f64>(f64At(s1, j)) + g);
-      store<f64>(f64At(sx, j), load<f64>(f64At(sx, j)) + g * <f64>xv);
+    for (let j = c4; j < c; j++) {
+      let a = load<f64>(f64At(s1, j)), b = load<f64>(f64At(sx, j));
+      const sc = load<f32>(f32At(scale, j)), sh = load<f32>(f32At(shift, j));
+      for (let i = i0; i < i1; i++) {
+        const xv = load<f32>(f32At(x, i * c + j));
+        const g = <f64>passedScalar(load<f32>(f32At(dy, i * c + j)), xv, sc, sh, relu);
+        a += g;
+        b += g * <f64>xv;
+      }
+      store<f64>(f64At(s1, j), a);
+      store<f64>(f64At(sx, j), b);
     }
   }
 }
