@@ -39,27 +39,43 @@ function composed(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, o: Norm
   return o.act === 'relu' ? tf.relu(y) : y;
 }
 
+let gradientRegistered = false;
+
+/**
+ * The fused kernel's gradient, registered with tfjs as its own kernels'
+ * are: the tape saves x, γ, β and the kernel's mean and 1/σ outputs as
+ * shared handles (runtime/tape_saves.ts), where a `customGrad` wrapper
+ * cloned five tensors through `Identity` per norm and wrapped the call in
+ * scopes of its own. tfjs hands the two statistics outputs that no loss
+ * reads a zero gradient, which the kernel ignores.
+ */
+function registerGradient(): void {
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: NORM_AFFINE,
+    inputsToSave: ['x', 'gamma', 'beta'],
+    outputsToSave: [false, true, true, false],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const [x, gamma, beta, mean, invStd] = saved;
+      const d = Array.isArray(dy) ? dy[0] : dy;
+      const [dx, dg, db] = tf.engine().runKernel(NORM_AFFINE_GRAD, { dy: d, x, gamma, beta, mean, invStd }, attrs!) as tf.Tensor[];
+      return { x: () => dx, gamma: () => dg, beta: () => db };
+    },
+  });
+}
+
 /** `[N, H, W, C]` → same shape. */
 export function normAffine(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, o: NormAffineOptions): tf.Tensor4D {
   if (!fusedHere()) return composed(x, gamma, beta, o);
+  registerGradient();
   const [n, h, w, c] = x.shape;
   const attrs: NormAttrs = o.perSample
     ? { b: n, m: h * w, c, groups: o.groups, eps: o.eps, act: o.act ?? 'identity' }
     : { b: 1, m: n * h * w, c, groups: o.groups, eps: o.eps, act: o.act ?? 'identity' };
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xi, g, bt] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
-    const [y, mean, invStd, variance] = tf.engine().runKernel(NORM_AFFINE, { x: xi, gamma: g, beta: bt }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-    if (!o.perSample) o.onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    save([xi, g, bt, mean, invStd]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sx, sg, sb, sm, si] = saved;
-        return tf.engine().runKernel(NORM_AFFINE_GRAD, { dy: dy as tf.Tensor, x: sx, gamma: sg, beta: sb, mean: sm, invStd: si },
-          attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      },
-    };
-  });
-  return f(x, gamma, beta) as tf.Tensor4D;
+  const [y, mean, invStd, variance] = tf.engine().runKernel(NORM_AFFINE, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  if (!o.perSample) o.onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+  // The tape holds its own handles on what backward needs.
+  tf.dispose([mean, invStd, variance]);
+  return y as tf.Tensor4D;
 }

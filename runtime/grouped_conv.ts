@@ -57,6 +57,19 @@ function register(): void {
   if (registered) return;
   registered = true;
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+  // A registered gradient, as tfjs's own convs have: the tape saves x and the filter without cloning them.
+  tf.registerGradient({
+    kernelName: GROUPED_CONV,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const [x, filter] = saved;
+      const d = dy as tf.Tensor;
+      return {
+        x: () => tf.engine().runKernel(GROUPED_CONV_INPUT_GRAD, { dy: d, filter }, { ...attrs, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () => tf.engine().runKernel(GROUPED_CONV_FILTER_GRAD, { x, dy: d }, { ...attrs, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      };
+    },
+  });
 }
 
 /** Whether `groupedConv2d` runs here for this conv (else the caller composes one). */
@@ -68,21 +81,5 @@ export function groupedConvHere(cin: number, cout: number, groups: number, dilat
 export function groupedConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Pad, groups: number): tf.Tensor4D {
   register();
   const attrs = { strides: stride, pad, groups };
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xi, wi, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([xi, wi]);
-    const y = tf.engine().runKernel(GROUPED_CONV, { x: xi, filter: wi }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, ws] = saved;
-        const d = dy as tf.Tensor;
-        return [
-          tf.engine().runKernel(GROUPED_CONV_INPUT_GRAD, { dy: d, filter: ws }, { ...attrs, inputShape: xs.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-          tf.engine().runKernel(GROUPED_CONV_FILTER_GRAD, { x: xs, dy: d }, { ...attrs, filterShape: ws.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-        ];
-      },
-    };
-  });
-  return f(x, w) as tf.Tensor4D;
+  return tf.engine().runKernel(GROUPED_CONV, { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
