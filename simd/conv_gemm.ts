@@ -27,7 +27,7 @@
 // x0 + ox·xs: H, W, y0, x0, ys, xs (an ordinary conv: outH, outW, 0, 0, 1, 1;
 // one stride phase of an input gradient writes every s-th pixel).
 
-import { f32At, geo } from './heap';
+import { f32At, geo, rowAt } from './heap';
 import { madd } from './madd';
 
 
@@ -112,11 +112,6 @@ export function padRows(src: usize, dst: usize, rows: i32, c: i32, c2: i32): voi
   }
 }
 
-/** Address of input row (b, iy, ix) if it is inside the image, else `zeros`. */
-@inline function rowAt(x: usize, zeros: usize, base: i32, iy: i32, ix: i32, h: i32, w: i32, rowBytes: usize): usize {
-  if (iy < 0 || iy >= h || ix < 0 || ix >= w) return zeros;
-  return x + <usize>((base + iy) * w + ix) * rowBytes;
-}
 
 /** Stores the first `lanes` of 8 floats (two vectors) at `d`. */
 @inline function store8(d: usize, v0: v128, v1: v128, lanes: i32): void {

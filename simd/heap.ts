@@ -20,3 +20,9 @@
 @inline export function high(v: v128): v128 {
   return i32x4.shuffle(v, v, 2, 3, 0, 1);
 }
+
+/** Address of NHWC row (b, iy, ix) (`base` = b·h) if it is inside the image, else `zeros` (a conv's padding). */
+@inline export function rowAt(x: usize, zeros: usize, base: i32, iy: i32, ix: i32, h: i32, w: i32, rowBytes: usize): usize {
+  if (iy < 0 || iy >= h || ix < 0 || ix >= w) return zeros;
+  return x + <usize>((base + iy) * w + ix) * rowBytes;
+}

@@ -16,7 +16,7 @@
 // x0 (output pixel (b, oy, ox) lands at row y0 + oy, column x0 + ox of a
 // `[n, H, W, N]` map), then the chunk size in tiles (a multiple of 4).
 
-import { f32At, geo } from './heap';
+import { f32At, geo, rowAt } from './heap';
 import { madd } from './madd';
 
 
@@ -65,11 +65,6 @@ export function winogradPackFilter(w: usize, out: usize, fin: i32, fout: i32, fl
   store<f32>(d + <usize>(e0 + 3) * position, c);
 }
 
-/** Address of input row (b, iy, ix) if it is inside the image, else `zeros`. */
-@inline function rowAt(x: usize, zeros: usize, base: i32, iy: i32, ix: i32, h: i32, w: i32, rowBytes: usize): usize {
-  if (iy < 0 || iy >= h || ix < 0 || ix >= w) return zeros;
-  return x + <usize>((base + iy) * w + ix) * rowBytes;
-}
 
 /** B^T applied to a column of 4 (d0..d3): d0 − d2, d1 + d2, d2 − d1, d1 − d3. */
 @inline function bt0(d0: v128, d2: v128): v128 { return f32x4.sub(d0, d2); }
