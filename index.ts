@@ -10,12 +10,13 @@
  * const [c3, c4, c5] = m.forward(gd.tf.zeros([1, 512, 512, 3]));   // NHWC
  * ```
  */
-import { initBackend, BackendInfo, BackendName } from './runtime/backend';
+import { initBackend, BackendInfo, BackendName } from './backend/init_backend';
 
-export { tf } from './runtime/tf';
-export { initBackend, describeBackend } from './runtime/backend';
-export type { BackendInfo, BackendName } from './runtime/backend';
-export { loadSafetensors, loadStateDict, readSafetensors, writeSafetensors, moduleStateDict } from './runtime/safetensors';
+export { tf } from './engine/tf';
+export { initBackend, describeBackend } from './backend/init_backend';
+export type { BackendInfo, BackendName } from './backend/init_backend';
+export { readSafetensors, writeSafetensors } from './weights/safetensors';
+export { loadSafetensors, loadStateDict, moduleStateDict } from './nn/state_dict';
 export { createBackbone, backboneNames, BACKBONES } from './backbones/index';
 export type { Backbone, BackboneOptions, FeatureSpec } from './backbones/backbone';
 export { Module, Layer } from './nn/module';

@@ -7,7 +7,7 @@
  * the reference code (`blocks.3`, `layer2`, `stages.1`), so one base class
  * handles output selection, freezing and the ImageNet classifier.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer, Module } from '../nn/module';
 import type { Linear } from '../nn/linear';
 import { BatchNorm2d } from '../nn/batchnorm';

@@ -12,7 +12,7 @@
  * ReLU, concatenation with the thin path, then `end`. Its point is GPU speed:
  * fewer sequential layers carry full width, and no depthwise convs.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { Conv2d } from '../nn/conv2d';
 import { Linear } from '../nn/linear';

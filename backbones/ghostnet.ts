@@ -4,7 +4,7 @@
  * (huawei-noah/Efficient-AI-Backbones `ghostnet_pytorch/ghostnet.py`, same as
  * timm's `ghostnet_*`), with a width multiplier.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Act } from '../nn/activations';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { Conv2d } from '../nn/conv2d';

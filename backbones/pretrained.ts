@@ -6,8 +6,9 @@
  * Strict on the backbone's own keys; the ImageNet classifier is dropped.
  */
 import type { Backbone } from './backbone';
-import { decodeStored, loadStateDict, RawTensor, StoredTensor } from '../runtime/safetensors';
-import { readWeights } from '../runtime/weights_file';
+import { decodeStored, RawTensor, StoredTensor } from '../weights/safetensors';
+import { loadStateDict } from '../nn/state_dict';
+import { readWeights } from '../weights/weights_file';
 
 /** Classifier prefixes of the reference families, dropped whatever backbone loads them. */
 const CLASSIFIER_PREFIXES = ['classifier', 'fc', 'head.fc', 'head', 'conv_head'];

@@ -3,7 +3,7 @@
  * (`conv1`, `bn1`, `layer1.0.conv1`, …, `fc`); the stride sits on the 3×3 conv
  * of the bottleneck (torchvision's "v1.5"). The baseline of detection tables.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { Conv2d } from '../nn/conv2d';
 import { Linear } from '../nn/linear';

@@ -7,7 +7,7 @@
  * One-shot aggregation (OSA): the block's input and every layer's output are
  * concatenated once, then a 1×1 conv maps them to the block's width.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { hardSigmoid } from '../nn/activations';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { Conv2d } from '../nn/conv2d';

@@ -4,8 +4,8 @@
  * MACs beside each. Writes bench/results/backbones.json.
  * `BENCH_BACKBONES=a,b` limits the list (and `BENCH_NAME` names the results file); `BENCH_RUNS` sets timed runs (default 3).
  */
-import { tf } from '../runtime/tf';
-import { initBackend, describeBackend, BackendName } from '../runtime/backend';
+import { tf } from '../engine/tf';
+import { initBackend, describeBackend, BackendName } from '../backend/init_backend';
 import { backboneNames, createBackbone } from '../backbones/index';
 import { foldBatchNorms } from '../nn/fold_bn';
 import { countMacs } from '../nn/macs';

@@ -3,9 +3,9 @@
  * step (forward, backward, SGD) of the small conv net at 128×128, batch 2, on
  * every backend that loads here. Writes bench/results/backend.json.
  */
-import { tf } from '../runtime/tf';
-import { initBackend, describeBackend, BackendName } from '../runtime/backend';
-import { seedInit } from '../runtime/rng';
+import { tf } from '../engine/tf';
+import { initBackend, describeBackend, BackendName } from '../backend/init_backend';
+import { seedInit } from '../util/rng';
 import { Sgd } from '../train/sgd';
 import { trainStep } from '../train/step';
 import { medianMs, writeResults } from './report';
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const wasmStep = (byName.wasm as { trainStep128_batch2_ms?: number }).trainStep128_batch2_ms;
   const cpuStep = (byName.cpu as { trainStep128_batch2_ms?: number }).trainStep128_batch2_ms;
   const file = writeResults('backend', 'npm run bench:backend', {
-    note: 'median of N runs after 2 warm-up runs; wasm runs its threaded build with GHOSTDET_THREADS (default: every core) XNNPACK threads, see runtime/wasm_threads.ts',
+    note: 'median of N runs after 2 warm-up runs; wasm runs its threaded build with GHOSTDET_THREADS (default: every core) XNNPACK threads, see backend/wasm_threads.ts',
     results,
     wasmSpeedupOverCpu_trainStep: wasmStep && cpuStep ? +(cpuStep / wasmStep).toFixed(1) : null,
   });

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Rng } from '../runtime/rng';
+import { Rng } from '../util/rng';
 import { loadCoco } from '../data/coco';
 import { writeResults } from './report';
 

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Rng } from '../runtime/rng';
+import { Rng } from '../util/rng';
 import { cocoEvaluateFiles } from '../eval/coco_evaluate';
 import { writeResults } from './report';
 

@@ -7,15 +7,15 @@
  * batch 8, 128 px, one replica; plus our TypeScript NMS against tfjs'
  * NonMaxSuppressionV5 kernel. Writes bench/results/detector.json.
  */
-import { tf } from '../runtime/tf';
-import { initBackend, describeBackend, BackendName } from '../runtime/backend';
-import { seedInit } from '../runtime/rng';
+import { tf } from '../engine/tf';
+import { initBackend, describeBackend, BackendName } from '../backend/init_backend';
+import { seedInit } from '../util/rng';
 import { buildDetector } from '../detectors/build';
 import { DEFAULTS } from '../configs/schema';
 import { measureFps } from '../eval/fps';
 import { modelCost } from '../eval/report';
 import { nms } from '../ops/nms';
-import { Rng } from '../runtime/rng';
+import { Rng } from '../util/rng';
 import { medianMs, writeResults } from './report';
 import * as path from 'path';
 import { loadConfig } from '../configs/schema';

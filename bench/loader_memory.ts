@@ -11,7 +11,7 @@ import * as path from 'path';
 import { encodePng } from '../data/image';
 import { loadCoco } from '../data/coco';
 import { DataLoader } from '../data/loader';
-import { Rng } from '../runtime/rng';
+import { Rng } from '../util/rng';
 
 const SIDE = 640;
 /** Distinct files; the records cycle through them (the bound concerns decoded images, not files). */

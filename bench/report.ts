@@ -1,7 +1,7 @@
 /** Shared benchmark plumbing: timing with warm-up, and results files that name the machine and command. */
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { writeFileAtomic } from '../util/atomic_write';
 
 /** Median wall time in ms of `fn` over `n` runs after `warmup` runs. */
 export async function medianMs(fn: () => unknown, n: number, warmup = 2): Promise<number> {

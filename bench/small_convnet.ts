@@ -3,7 +3,7 @@
  * layer kinds of our backbones (3×3 conv, depthwise 3×3, 1×1, BN, ReLU, SE-free)
  * at detection-like widths, ending in a pooled regression.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { Conv2d } from '../nn/conv2d';
 import { Act } from '../nn/activations';

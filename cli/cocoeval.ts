@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { writeFileAtomic } from '../util/atomic_write';
 import { cocoEvaluateFiles } from '../eval/coco_evaluate';
 import { perCategoryTable } from '../eval/coco_summary';
 

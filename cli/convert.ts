@@ -5,8 +5,8 @@
  * no tfjs.
  */
 import * as fs from 'fs';
-import { writeSafetensors } from '../runtime/safetensors';
-import { readWeights } from '../runtime/weights_file';
+import { writeSafetensors } from '../weights/safetensors';
+import { readWeights } from '../weights/weights_file';
 
 export interface ConvertArgs {
   input: string;

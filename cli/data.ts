@@ -4,8 +4,8 @@ import { synthesize } from '../data/synthetic';
 import { readInstancesForBoxes } from '../data/instances_reader';
 import { formatReport, validateCocoParallel } from '../data/validate';
 import { defaultWorkers } from '../data/image_check_pool';
-import { writeFileAtomic } from '../runtime/atomic_write';
-import { progressBar } from '../runtime/progress_bar';
+import { writeFileAtomic } from '../util/atomic_write';
+import { progressBar } from '../util/progress_bar';
 
 export function runSynth(a: { out: string; images: number; size: number; seed: number; val: number }): void {
   const t0 = Date.now();

@@ -2,11 +2,12 @@
 import * as path from 'path';
 import { loadConfig } from '../configs/schema';
 import { readCheckpoint, restoreCheckpoint } from '../train/checkpoint';
-import { dataPaths, loadSplit, modelFor, valLoader, transformOf } from '../train/run';
+import { buildDetectorFor } from '../detectors/build';
+import { dataPaths, loadSplit, valLoader, transformOf } from '../data/from_config';
 import { evaluateModel } from '../eval/evaluate';
 import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { writeFileAtomic } from '../util/atomic_write';
 import { perCategoryTable } from '../eval/coco_summary';
 import { setupBackend } from './setup_backend';
 
@@ -16,21 +17,21 @@ export async function runEval(a: EvalArgs): Promise<void> {
   const info = await setupBackend(a.backend);
   const { config } = loadConfig(a.config, a.set ?? []);
   const outDir = path.resolve(a.outDir ?? path.dirname(a.checkpoint));
-  const paths = dataPaths(config, outDir, (s) => console.error(s));
-  const val = loadSplit(config, paths.valAnn, paths.valImages, false, (s) => console.error(s));
+  const paths = dataPaths(config.data, outDir, (s) => console.error(s));
+  const val = loadSplit(config.data, paths.valAnn, paths.valImages, false, (s) => console.error(s));
   const ck = readCheckpoint(a.checkpoint);
   if (ck.state.labels && ck.state.labels.catIds.join() !== val.labels.catIds.join()) {
     throw new Error(`${a.checkpoint} was trained on category ids [${ck.state.labels.catIds}] but ${paths.valAnn} has [${val.labels.catIds}]`);
   }
-  const model = modelFor(config, val.labels.catIds.length);
+  const model = buildDetectorFor(config.model, val.labels.catIds.length);
   restoreCheckpoint(ck, model, undefined, a.checkpoint);
-  const loader = valLoader(config, val);
+  const loader = valLoader(config.data, config.eval.batchSize, val);
   const t0 = Date.now();
   const ev = await evaluateModel(model, loader, (d, n) => process.stderr.write(`\revaluating ${d}/${n}`));
   await loader.close();
   process.stderr.write(`\n${val.images.length} images in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   if (a.json) writeFileAtomic(a.json, JSON.stringify(ev.results) + '\n');
-  const t = transformOf(config);
+  const t = transformOf(config.data);
   const [h, w] = t.resize.mode === 'square' ? [t.resize.size, t.resize.size] : [t.resize.scale[1], t.resize.scale[0]];
   const div = config.data.sizeDivisor;
   const H = Math.ceil(h / div) * div, W = Math.ceil(w / div) * div;

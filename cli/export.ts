@@ -9,11 +9,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadConfig } from '../configs/schema';
 import { readCheckpoint, restoreCheckpoint } from '../train/checkpoint';
-import { transformOf } from '../train/run';
+import { transformOf } from '../data/from_config';
 import { buildDetector } from '../detectors/build';
 import { foldBatchNorms } from '../nn/fold_bn';
-import { moduleStateDict, serializeSafetensors } from '../runtime/safetensors';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { serializeSafetensors } from '../weights/safetensors';
+import { moduleStateDict } from '../nn/state_dict';
+import { writeFileAtomic } from '../util/atomic_write';
 import type { ExportMeta } from '../web/export_meta';
 import { setupBackend } from './setup_backend';
 
@@ -44,7 +45,7 @@ export async function runExport(a: ExportArgs): Promise<void> {
   const weights = serializeSafetensors(moduleStateDict(model), { ghostdet_export: 'bn-folded' });
   writeFileAtomic(path.join(a.out, 'weights.safetensors'), weights);
   const meta: ExportMeta = {
-    format: 'ghostdet-web-1', config, model: modelConfig, transform: transformOf(config), labels, weights: 'weights.safetensors',
+    format: 'ghostdet-web-1', config, model: modelConfig, transform: transformOf(config.data), labels, weights: 'weights.safetensors',
     source: { checkpoint: path.basename(a.checkpoint), config: path.basename(a.config), exportedAt: new Date().toISOString() },
     scoreThr: a.score,
   };

@@ -1,4 +1,4 @@
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { backboneNames, createBackbone } from '../backbones/index';
 import { countMacs } from '../nn/macs';
 import { setupBackend } from './setup_backend';

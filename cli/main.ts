@@ -5,7 +5,8 @@
  */
 import yargs, { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BACKEND_CHOICES } from '../runtime/backend';
+import { BACKEND_CHOICES } from '../backend/backend_name';
+import { flagsHelp } from '../util/flags';
 import { commands } from './commands';
 
 async function main(): Promise<void> {
@@ -15,9 +16,10 @@ async function main(): Promise<void> {
     .option('backend', {
       choices: BACKEND_CHOICES,
       default: 'auto',
-      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. On wasm, GHOSTDET_THREADS sets the XNNPACK threads (default: every core; train shares them out over its replicas), GHOSTDET_SIMD=0 swaps our SIMD kernels for their JS loops, GHOSTDET_CONV_GEMM=0|1 turns our conv GEMMs (default: on at one XNNPACK thread, as in each training replica) off or on, GHOSTDET_WINOGRAD=0 keeps their 3×3 stride-1 convs off Winograd, and GHOSTDET_RELAXED_SIMD=0 keeps them off fused multiply-add',
+      describe: 'tfjs backend: auto tries tensorflow (tfjs-node-gpu, tfjs-node), then wasm, then cpu. Every command prints the one it runs on',
       global: true,
     })
+    .epilogue(`Environment switches (docs/backends.md):\n${flagsHelp()}`)
     .demandCommand(1, 'Name a command; see the list above.')
     .strict()
     .recommendCommands()

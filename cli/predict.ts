@@ -3,14 +3,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadConfig } from '../configs/schema';
 import { readCheckpoint, restoreCheckpoint } from '../train/checkpoint';
-import { modelFor, transformOf } from '../train/run';
+import { buildDetectorFor } from '../detectors/build';
+import { transformOf } from '../data/from_config';
 import { encodePng, readImage } from '../data/image';
 import { loadCoco } from '../data/coco';
 import { detectImage } from '../detectors/detect_image';
 import { detectionsBody } from '../eval/detections_svg';
 import { svgDoc } from '../eval/svg';
 import { svgToPng } from '../eval/svg_png';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { writeFileAtomic } from '../util/atomic_write';
 import { setupBackend } from './setup_backend';
 
 export interface PredictArgs { backend?: string; config: string; set?: string[]; checkpoint: string; images: string[]; out: string; score: number; gt?: string }
@@ -21,14 +22,14 @@ export async function runPredict(a: PredictArgs): Promise<void> {
   const ck = readCheckpoint(a.checkpoint);
   const labels = ck.state.labels;
   if (!labels) throw new Error(`${a.checkpoint} has no label map`);
-  const model = modelFor(config, labels.catIds.length);
+  const model = buildDetectorFor(config.model, labels.catIds.length);
   restoreCheckpoint(ck, model, undefined, a.checkpoint);
   model.eval();
   const gt = a.gt ? loadCoco(a.gt, { imagesDir: path.dirname(a.images[0] ?? '.'), checkFiles: 'none', log: () => undefined }) : undefined;
   fs.mkdirSync(a.out, { recursive: true });
   for (const file of a.images) {
     const img = readImage(file);
-    const dets = detectImage(model, img, transformOf(config));
+    const dets = detectImage(model, img, transformOf(config.data));
     const kept = dets.filter((d) => d.score >= a.score);
     const href = `data:image/png;base64,${encodePng(img).toString('base64')}`;
     const w = img.width, h = img.height;

@@ -1,4 +1,4 @@
-import { initBackend, describeBackend, defaultThreads, BackendInfo, BackendName } from '../runtime/backend';
+import { initBackend, describeBackend, defaultThreads, BackendInfo, BackendName } from '../backend/init_backend';
 
 /** Initialises the backend a command asked for and prints the one backend line (to stderr, keeping stdout for results). */
 export async function setupBackend(name: string | undefined, threads = defaultThreads()): Promise<BackendInfo> {

@@ -12,7 +12,7 @@ import { evaluateModel } from '../eval/evaluate';
 import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
 import { setupBackend } from './setup_backend';
-import { defaultThreads } from '../runtime/backend';
+import { defaultThreads } from '../backend/init_backend';
 
 export const MAIN_JOB_CONFIG = path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json');
 
@@ -32,7 +32,7 @@ export async function runTrain(a: TrainArgs): Promise<void> {
   // Data-parallel replicas share the cores: each gets its part as XNNPACK threads
   // (replicas also run the JS kernels in parallel, which threads cannot).
   const info = await setupBackend(a.backend, Math.max(1, Math.floor(defaultThreads() / Math.max(1, config.train.workers))));
-  if (info.name !== 'tensorflow') console.error(`note: training on ${info.name} is slow; for GPU training see README.md, section "GPU"`);
+  if (info.name !== 'tensorflow') console.error(`note: training on ${info.name} is slow; for GPU training see docs/backends.md, section "GPU"`);
   const workDir = path.resolve(a.workDir ?? path.join('work_dirs', path.basename(configFile, '.json')));
   console.error(`config ${configFile}${mainJob ? ' (the main job: no -c given)' : ''}; work dir ${workDir}`);
   console.error(configTable(config));

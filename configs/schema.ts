@@ -1,41 +1,15 @@
 /**
  * The typed config: defaults for model, data, train and eval; JSON files
- * override them (one level of `extends` into configs/_base/); `--set a.b=c`
+ * override them (`extends`: one base file or a list of them, from configs/_base/); `--set a.b=c`
  * coerces the value to the existing field's type. Unknown keys and wrong types
  * are errors with a did-you-mean.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ModelConfig } from '../detectors/build';
+import type { DataConfig } from '../data/data_config';
 
-export interface DataConfig {
-  /** `synthetic`: the built-in shapes dataset, made under the work dir if absent; `coco`: files below. */
-  kind: 'synthetic' | 'coco';
-  /** Root the relative paths below are resolved against (default: the config file's folder for coco). */
-  root: string;
-  trainAnn: string;
-  trainImages: string;
-  valAnn: string;
-  valImages: string;
-  synthetic: { images: number; val: number; size: number; seed: number };
-  /** `keepRatio` with scale [long, short], or `square` letterbox of `size`. */
-  resize: { mode: 'keepRatio' | 'square'; scale: [number, number]; size: number };
-  sizeDivisor: number;
-  flipProb: number;
-  filterEmpty: boolean;
-  /** `header`, `decode` or `none`: how image files are checked before use. */
-  checkFiles: 'none' | 'header' | 'decode';
-  /** Worker threads that decode and augment training and val images (0: on the training thread). */
-  workers: number;
-  /** Batches made ahead at most with workers: the loader's memory is bounded by this many batches. */
-  prefetch: number;
-  /** An epoch stops when more than this fraction of its images cannot be decoded (each is skipped and named). */
-  maxBadFraction: number;
-  /** YOLOX augmentation: mosaic of 4 images with probability `prob` (training only; off for the L1 epochs). */
-  mosaic: { enabled: boolean; prob: number; centerRange: [number, number] };
-  /** YOLOX augmentation after the mosaic: rotation ±deg, scale range, shear ±deg, translation ± fraction. */
-  randomAffine: { enabled: boolean; maxRotate: number; scaleRange: [number, number]; maxShear: number; maxTranslate: number };
-}
+export type { DataConfig } from '../data/data_config';
 
 export interface TrainConfig {
   epochs: number;
@@ -85,10 +59,12 @@ export const DEFAULTS: Config = {
     backbone: { name: 'g_ghost_regnetx_032', frozenStages: 1 },
     neck: { type: 'fpn', outChannels: 256, numOuts: 5, extraSource: 'on_input', reluBeforeExtraConvs: true, numCspBlocks: 3 },
     head: { type: 'retinanet', featChannels: 256, stackedConvs: 4, priorProb: 0.01, gnGroups: 0 },
-    anchors: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], centerOffset: 0 },
-    assign: { posIou: 0.5, negIou: 0.4, minPosIou: 0, ignoreIof: 0.5 },
-    loss: { alpha: 0.25, gamma: 2, bbox: 'l1' },
-    test: { scoreThr: 0.05, nmsPre: 1000, iouThr: 0.5, maxPerImage: 100 },
+    retinanet: {
+      anchors: { octaveBaseScale: 4, scalesPerOctave: 3, ratios: [0.5, 1, 2], centerOffset: 0 },
+      assign: { posIou: 0.5, negIou: 0.4, minPosIou: 0, ignoreIof: 0.5 },
+      loss: { alpha: 0.25, gamma: 2, bbox: 'l1' },
+      test: { scoreThr: 0.05, nmsPre: 1000, iouThr: 0.5, maxPerImage: 100 },
+    },
     yolox: {
       simota: { centerRadius: 2.5, candidateTopk: 10, iouWeight: 3, clsWeight: 1 },
       loss: { bboxWeight: 5, objWeight: 1, clsWeight: 1, l1Weight: 1, l1LastEpochs: 0, iouMode: 'square' },
@@ -132,6 +108,18 @@ const isPlain = (v: unknown): v is Record<string, Json> => typeof v === 'object'
 /** Keys whose value is free-form (backbone options differ per family). */
 const OPEN = new Set(['model.backbone']);
 
+/** Keys that moved, and where to: the old spelling is an error that names the new one. */
+const MOVED: Readonly<Record<string, string>> = {
+  'model.anchors': 'model.retinanet.anchors',
+  'model.assign': 'model.retinanet.assign',
+  'model.loss': 'model.retinanet.loss (YOLOX: model.yolox.loss)',
+  'model.test': 'model.retinanet.test (YOLOX: model.yolox.test)',
+};
+
+function checkMoved(key: string, where: string): void {
+  if (MOVED[key]) throw new Error(`${where}: config key "${key}" is now "${MOVED[key]}"`);
+}
+
 /** Deep-merges `over` into `base`, checking every key and type against `schema` (the defaults). */
 export function mergeChecked(base: Json, over: Json, schema: Json, where: string): Json {
   if (!isPlain(over)) {
@@ -145,6 +133,7 @@ export function mergeChecked(base: Json, over: Json, schema: Json, where: string
   const out: Record<string, Json> = { ...(isPlain(base) ? base : {}) };
   for (const [k, v] of Object.entries(over)) {
     const sub = where ? `${where}.${k}` : k;
+    checkMoved(sub, 'config');
     const s = isPlain(schema) ? schema[k] : undefined;
     if (isPlain(schema) && !(k in schema) && !OPEN.has(where)) throw new Error(`unknown config key "${sub}"${didYouMean(k, Object.keys(schema))}`);
     out[k] = mergeChecked(out[k], v, OPEN.has(where) ? (isPlain(base) ? base[k] : undefined) as Json : (s as Json), sub);
@@ -174,6 +163,7 @@ export function applySet(cfg: Config, expr: string): Config {
   const eq = expr.indexOf('=');
   if (eq < 1) throw new Error(`--set ${expr}: expected key.path=value`);
   const keys = expr.slice(0, eq).split('.'), raw = expr.slice(eq + 1);
+  for (let i = 1; i <= keys.length; i++) checkMoved(keys.slice(0, i).join('.'), `--set ${expr}`);
   let schema: Json = DEFAULTS as unknown as Json, cur: Json = cfg as unknown as Json;
   for (const k of keys.slice(0, -1)) {
     if (!isPlain(cur) || !(k in cur)) throw new Error(`--set ${expr}: unknown config key "${k}"${isPlain(cur) ? didYouMean(k, Object.keys(cur)) : ''}`);
@@ -203,16 +193,19 @@ export function applySet(cfg: Config, expr: string): Config {
   return mergeChecked(cfg as unknown as Json, over, DEFAULTS as unknown as Json, '') as unknown as Config;
 }
 
-/** Loads a config file (or the defaults when `file` is undefined), its one `extends`, then `--set`s. */
+/**
+ * Loads a config file (or the defaults when `file` is undefined), its bases,
+ * then `--set`s. `extends` names one base file or a list of them (a model, a
+ * dataset and a schedule, say), merged in order before the file itself; a
+ * base cannot extend another (one level only).
+ */
 export function loadConfig(file: string | undefined, sets: string[] = []): LoadedConfig {
   let cfg = structuredClone(DEFAULTS) as unknown as Json;
   const files: string[] = [];
   if (file) {
     const own = readConfigFile(file);
     const { extends: ext, ...rest } = own;
-    if (ext !== undefined) {
-      if (typeof ext !== 'string') throw new Error(`${file}: "extends" must be a path`);
-      const baseFile = path.resolve(path.dirname(file), ext);
+    for (const baseFile of baseFiles(file, ext)) {
       const base = readConfigFile(baseFile);
       if ('extends' in base) throw new Error(`${baseFile}: a base config cannot extend another (one level only)`);
       cfg = mergeChecked(cfg, base, DEFAULTS as unknown as Json, '');
@@ -224,6 +217,14 @@ export function loadConfig(file: string | undefined, sets: string[] = []): Loade
   let config = cfg as unknown as Config;
   for (const s of sets) config = applySet(config, s);
   return { config, files };
+}
+
+/** `extends` as absolute paths: absent, one path, or a list of paths, each relative to the file. */
+function baseFiles(file: string, ext: Json | undefined): string[] {
+  if (ext === undefined) return [];
+  const list = Array.isArray(ext) ? ext : [ext];
+  if (!list.length || list.some((e) => typeof e !== 'string' || e === '')) throw new Error(`${file}: "extends" must be a path or a list of paths`);
+  return (list as string[]).map((e) => path.resolve(path.dirname(file), e));
 }
 
 /** The resolved config as `key  value` rows, one per leaf. */

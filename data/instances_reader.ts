@@ -11,7 +11,7 @@
  * contains the text `"segmentation"` is never touched.
  */
 import * as fs from 'fs';
-import { CocoFormatError, readJson } from '../eval/coco_data';
+import { CocoFormatError, readJson } from './coco_json';
 
 const KEY = Buffer.from('"segmentation"');
 const [SPACE, TAB, LF, CR] = [0x20, 0x09, 0x0a, 0x0d];

@@ -7,8 +7,12 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { CocoDataset } from './coco';
-import type { BuiltBatch, LoaderOptions } from './loader';
-import type { LoaderInit, LoaderReply, LoaderRequest } from './loader_worker';
+import type { BuiltBatch, LoaderOptions } from './batch';
+
+/** The messages between the pool and `loader_worker.ts`. */
+export interface LoaderInit { type: 'init'; dataset: CocoDataset; options: LoaderOptions }
+export interface LoaderRequest { type: 'build'; id: number; epoch: number; k: number; augment: boolean }
+export type LoaderReply = { id: number; built: BuiltBatch } | { id: number; error: string };
 
 export class LoaderPool {
   private readonly workers: Worker[] = [];

@@ -6,7 +6,7 @@
  * clipped to the canvas. The canvas then goes through `randomAffine`, whose
  * border of −(w/2, h/2) crops it back to w × h.
  */
-import type { Rng } from '../runtime/rng';
+import type { Rng } from '../util/rng';
 import { resizeRgb } from './resize';
 import { BoxedImage, BoxFilter, clipAndFilter, pick } from './boxed_image';
 

@@ -7,7 +7,7 @@
  * corners are warped, the box is their bounding box, clipped to the output, and
  * filtered (data/boxed_image.ts) against its warped, unclipped area.
  */
-import type { Rng } from '../runtime/rng';
+import type { Rng } from '../util/rng';
 import { BoxedImage, BoxFilter, clipAndFilter, pick } from './boxed_image';
 
 export interface RandomAffineOptions {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Rng } from '../runtime/rng';
+import { Rng } from '../util/rng';
 import { encodePng } from './image';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle'] as const;

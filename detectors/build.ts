@@ -35,10 +35,7 @@ export interface ModelConfig {
   /** `retinanet` or `yolox`; `gnGroups` > 0 puts GroupNorm in the head's stacked convs (mmdetection `norm_cfg=GN`; YOLOX's default is BN). */
   head: { type?: HeadType; featChannels?: number; stackedConvs?: number; priorProb?: number; gnGroups?: number };
   /** RetinaNet: anchors, max-IoU assignment, focal + box loss, test. */
-  anchors: Omit<AnchorOptions, 'strides'>;
-  assign: AssignOptions;
-  loss: RetinaLossOptions;
-  test: RetinaTestOptions;
+  retinanet: { anchors: Omit<AnchorOptions, 'strides'>; assign: AssignOptions; loss: RetinaLossOptions; test: RetinaTestOptions };
   /** YOLOX: SimOTA assignment, loss weights (+ `l1LastEpochs`), test. */
   yolox: { simota: SimOtaOptions; loss: YoloxLossOptions & { l1LastEpochs?: number }; test: YoloxTestOptions };
 }
@@ -73,10 +70,16 @@ export function buildDetector(c: ModelConfig): Detector {
     return new Yolox({ backbone, neck, head, numClasses: c.numClasses, simota: c.yolox.simota, loss, test: c.yolox.test });
   }
   const strides = neck.outputs.map((o) => o.stride);
-  const anchors: AnchorOptions = { ...c.anchors, strides };
+  const r = c.retinanet;
+  const anchors: AnchorOptions = { ...r.anchors, strides };
   const head = new RetinaHead({
     inChannels, numClasses: c.numClasses, numAnchors: numAnchors(anchors),
     featChannels: c.head.featChannels, stackedConvs: c.head.stackedConvs, priorProb: c.head.priorProb, gnGroups: c.head.gnGroups,
   });
-  return new RetinaNet({ backbone, neck, head, numClasses: c.numClasses, anchors, assign: c.assign, loss: c.loss, test: c.test });
+  return new RetinaNet({ backbone, neck, head, numClasses: c.numClasses, anchors, assign: r.assign, loss: r.loss, test: r.test });
+}
+
+/** The detector for a config's model section with `numClasses` taken from the dataset (the label map rules). */
+export function buildDetectorFor(model: ModelConfig, numClasses: number): Detector {
+  return buildDetector({ ...model, numClasses });
 }

@@ -4,7 +4,7 @@
  * post-processing. `ghostdet predict` and the browser page both call this,
  * so the page gives the detections the CLI gives.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { RgbImage } from '../data/image';
 import { transformImage, TransformOptions } from '../data/transforms';
 import type { Detection, Detector } from './detector';

@@ -4,7 +4,7 @@
  * only) and, beside it, the detection logic the head leaves out — priors,
  * assignment, losses and post-processing.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Backbone } from '../backbones/backbone';
 import type { Neck } from '../necks/neck';
 import { Module } from '../nn/module';

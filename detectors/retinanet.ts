@@ -5,7 +5,7 @@
  * top-k, decode, class-aware NMS, top-N, back to original pixels).
  * Semantics follow mmdetection's `retinanet_r50_fpn_1x_coco`.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
 import { Detection, Detector, DetectorParts, LevelPriors } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';

@@ -11,7 +11,7 @@
  * boxes, and an optional L1 on the raw offsets (`trainFlags.l1`, YOLOX's last
  * no-augmentation epochs).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { YoloxHead, YoloxOutput } from '../heads/yolox_head';
 import { gridPoints } from '../ops/points';
 import { simOtaAssign, SimOtaOptions } from '../ops/simota';

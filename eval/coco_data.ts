@@ -5,7 +5,7 @@
  *
  * Plain TypeScript, no tfjs: `ghostdet cocoeval` works without a backend.
  */
-import * as fs from 'fs';
+import { CocoFormatError } from '../data/coco_json';
 
 /** Boxes in COCO xywh pixels, one entry per index. */
 export interface BoxSet {
@@ -32,29 +32,6 @@ export interface Detections extends BoxSet {
   /** Results whose category id is not in the ground truth (kept, as pycocotools keeps them; evaluation skips them). */
   unknownCategory: number;
   file: string;
-}
-
-/** A bad input file: names the file, the record and the problem. */
-export class CocoFormatError extends Error {
-  constructor(readonly file: string, readonly where: string, readonly problem: string) {
-    super(`${file}: ${where}: ${problem}`);
-    this.name = 'CocoFormatError';
-  }
-}
-
-/** Parses a JSON file with an error that names it. */
-export function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CocoFormatError(file, 'file', (e as Error).message);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CocoFormatError(file, 'JSON', `malformed: ${(e as Error).message}`);
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,5 +1,6 @@
 /** One call from files (or parsed JSON) to stats: what `ghostdet cocoeval`, `ghostdet eval` and the trainer use. */
-import { loadGroundTruth, loadResults, readJson, GroundTruth } from './coco_data';
+import { loadGroundTruth, loadResults, GroundTruth } from './coco_data';
+import { readJson } from '../data/coco_json';
 import { CocoEval } from './cocoeval';
 import { summaryLines } from './coco_summary';
 

@@ -3,11 +3,11 @@
  * → the pycocotools-exact evaluator. Used by `ghostdet eval`, the trainer's
  * evaluation hook and the main job.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Detector, Detection } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import type { LabelMap } from '../data/coco';
-import { readJson } from './coco_data';
+import { readJson } from '../data/coco_json';
 import { cocoEvaluate, CocoResult } from './coco_evaluate';
 
 export interface CocoDetection { image_id: number; category_id: number; bbox: [number, number, number, number]; score: number }

@@ -4,7 +4,7 @@
  * longer train), warm-up then timed iterations, with and without
  * post-processing. Reports images/s; the backend is the caller's to name.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Detector } from '../detectors/detector';
 import { foldBatchNorms } from '../nn/fold_bn';
 

@@ -1,7 +1,7 @@
 /** The run report (`report.json` + `report.md`): mAP, FPS, the 12 COCO stats, per-category AP, backend, size. */
 import * as path from 'path';
-import { tf } from '../runtime/tf';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { tf } from '../engine/tf';
+import { writeFileAtomic } from '../util/atomic_write';
 import type { Detector } from '../detectors/detector';
 import { countMacs } from '../nn/macs';
 import { STAT_LABELS } from './cocoeval';

@@ -6,7 +6,7 @@
  * Optional GroupNorm after each stacked conv (mmdetection `norm_cfg=GN`: the
  * conv then has no bias; parameters `cls_convs.i.gn.*`).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Conv2d } from '../nn/conv2d';
 import { Module } from '../nn/module';
 import { GroupNorm } from '../nn/groupnorm';

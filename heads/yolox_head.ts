@@ -8,7 +8,7 @@
  * `multi_level_conv_cls.L.weight`, …). mmdetection's head has no 1×1 stem of
  * its own: YOLOX's stem is the neck's `out_convs` (necks/pafpn.ts).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Conv2d } from '../nn/conv2d';
 import { ConvModule } from '../nn/conv_module';
 import { Module } from '../nn/module';

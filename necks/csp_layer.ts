@@ -6,7 +6,7 @@
  * only when asked and the channels match), and `final_conv` (1×1) mixes the
  * concatenation.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { ConvModule } from '../nn/conv_module';
 import { Layer, Module } from '../nn/module';
 

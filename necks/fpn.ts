@@ -6,7 +6,7 @@
  * from P5 (`on_output`), with a ReLU before each further extra level (P7), as
  * the RetinaNet paper. Input channels come from the backbone's FeatureSpecs.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { FeatureSpec } from '../backbones/backbone';
 import { Conv2d } from '../nn/conv2d';
 import { Module } from '../nn/module';

@@ -1,4 +1,4 @@
-import type { tf } from '../runtime/tf';
+import type { tf } from '../engine/tf';
 import type { FeatureSpec } from '../backbones/backbone';
 import type { Module } from '../nn/module';
 

@@ -6,7 +6,7 @@
  * CSP `bottom_up_blocks`), then 1×1 `out_convs` to `outChannels` per level.
  * Levels are the backbone's (no extra levels); strides must double.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { FeatureSpec } from '../backbones/backbone';
 import { ConvModule } from '../nn/conv_module';
 import { Module } from '../nn/module';

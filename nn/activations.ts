@@ -2,9 +2,9 @@
  * Activations with PyTorch's exact definitions (they differ from Keras':
  * PyTorch's hard-sigmoid is relu6(x + 3) / 6, Keras' is clip(0.2x + 0.5)).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
-import { siluGrad } from '../runtime/silu_grad_kernel';
+import { siluGrad } from '../kernels/silu';
 
 export type ActName = 'relu' | 'relu6' | 'hardSigmoid' | 'hardSwish' | 'silu' | 'sigmoid' | 'identity';
 
@@ -20,7 +20,7 @@ export function hardSwish<T extends tf.Tensor>(x: T): T {
 
 /**
  * x · sigmoid(x), as `torch.nn.SiLU`, with its gradient in one kernel
- * (runtime/silu_grad_kernel.ts) from the saved x and sigmoid(x).
+ * (kernels/silu.ts) from the saved x and sigmoid(x).
  */
 export function silu<T extends tf.Tensor>(x: T): T {
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

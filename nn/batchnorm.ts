@@ -3,11 +3,11 @@
  * biased variance and update running statistics with momentum 0.1 and the
  * unbiased variance; in eval, use the running statistics. eps 1e-5.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
 import { normAffine } from './norm_affine';
-import { NormAct } from '../runtime/norm_kernels';
-import { blendInto } from '../runtime/weighted_sums';
+import { NormAct } from '../kernels/norm';
+import { blendInto } from '../kernels/weighted_sum';
 
 export class BatchNorm2d extends Layer {
   readonly weight: tf.Variable;

@@ -2,12 +2,12 @@
  * `Conv2d` with PyTorch semantics: symmetric zero padding, groups (depthwise
  * included), optional bias, PyTorch's default initialisation.
  */
-import { tf } from '../runtime/tf';
-import { initRng } from '../runtime/rng';
+import { tf } from '../engine/tf';
+import { initRng } from '../util/rng';
 import { Layer } from './module';
 import { recordMacs } from './macs';
-import { repeatRows } from '../runtime/repeat_kernel';
-import { groupedConv2d, groupedConvHere } from '../runtime/grouped_conv';
+import { repeatRows } from '../kernels/repeat';
+import { groupedConv2d, groupedConvHere } from '../kernels/grouped_conv';
 
 export interface Conv2dOptions {
   inChannels: number;
@@ -79,7 +79,7 @@ export class Conv2d extends Layer {
 
   /**
    * tfjs has no grouped conv. On wasm with our conv GEMMs it is one op of
-   * its own (runtime/grouped_conv.ts). Elsewhere: running the groups as separate convs costs G
+   * its own (kernels/grouped_conv.ts). Elsewhere: running the groups as separate convs costs G
    * kernel calls forward and ~10·G backward; instead each input channel is
    * convolved with its group's g_out filters by one depthwise conv (multiplier
    * g_out) and the g_in products of a group are summed: the same FLOPs in one
@@ -154,7 +154,7 @@ export class Conv2d extends Layer {
 
 /**
  * Σ over axis 4 of `[n, h, w, G, gin, gout]`. Its gradient is dY repeated
- * over gin, one kernel (runtime/repeat_kernel.ts); tfjs's own gradient of
+ * over gin, one kernel (kernels/repeat.ts); tfjs's own gradient of
  * `sum` multiplies dY by a ones tensor of the input's size, built element by
  * element in JS.
  */

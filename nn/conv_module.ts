@@ -4,7 +4,7 @@
  * `norm_cfg=dict(type='GN')`) so mmdetection state_dicts load by name.
  * YOLOX's norm: BN momentum 0.03, eps 0.001; SiLU.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
 import { Conv2d } from './conv2d';
 import { BatchNorm2d } from './batchnorm';

@@ -2,7 +2,7 @@
  * Folds an eval-mode BatchNorm into the convolution before it, for inference:
  * w' = w · γ/√(σ² + ε) per output channel, b' = β + (b − μ) · γ/√(σ² + ε).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { BatchNorm2d } from './batchnorm';
 import { Conv2d } from './conv2d';
 import { Module } from './module';

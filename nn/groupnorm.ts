@@ -5,10 +5,10 @@
  * in training and eval, which is why detection heads trained from scratch use
  * it: it does not depend on the batch.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
 import { normAffine } from './norm_affine';
-import type { NormAct } from '../runtime/norm_kernels';
+import type { NormAct } from '../kernels/norm';
 
 export class GroupNorm extends Layer {
   readonly weight: tf.Variable;

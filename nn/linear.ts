@@ -1,5 +1,5 @@
-import { tf } from '../runtime/tf';
-import { initRng } from '../runtime/rng';
+import { tf } from '../engine/tf';
+import { initRng } from '../util/rng';
 import { Module } from './module';
 import { recordMacs } from './macs';
 

@@ -6,7 +6,7 @@
  * `state_dict` loads by name. Each parameter records its PyTorch layout, which
  * is all the safetensors loader needs to transpose it into ours.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 
 /**
  * How a tensor is laid out in PyTorch versus here:

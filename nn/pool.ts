@@ -1,4 +1,4 @@
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
 
 /**

@@ -1,4 +1,4 @@
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { Layer } from './module';
 
 /** `torch.nn.Sequential`: children named `0`, `1`, … so parameter names match. */

@@ -3,7 +3,7 @@
  * GAP → 1×1 conv (`conv_reduce`, bias) → ReLU → 1×1 conv (`conv_expand`, bias)
  * → hard-sigmoid gate, multiplied into the input.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import { activate, ActName } from './activations';
 import { Conv2d } from './conv2d';
 import { Layer } from './module';

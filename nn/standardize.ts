@@ -6,7 +6,7 @@
  * with `Tile`, which on wasm is a per-element loop (a quarter of a detector's
  * training step); this uses only reductions and broadcasting arithmetic.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 
 /** `onStats` receives the batch mean and variance (keepDims shape) inside the op, e.g. for running statistics. */
 export function standardize(x: tf.Tensor, axes: number[], eps: number, onStats?: (mean: tf.Tensor, variance: tf.Tensor) => void): tf.Tensor {

@@ -2,7 +2,7 @@
  * Detection losses as tfjs functions (mmdetection semantics; all sums are
  * divided by the caller's `avgFactor`, the number of positive anchors ≥ 1).
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 
 /**
  * Sigmoid focal loss (Lin et al. 2017), as mmdetection `py_sigmoid_focal_loss`:

@@ -1,5 +1,5 @@
 // The SIMD kernels, one WebAssembly module that imports the tfjs-wasm heap
-// (see runtime/simd_kernels.ts). Built by `npm run build:simd`.
+// (see engine/simd_module.ts). Built by `npm run build:simd`.
 export { normMoments, normApply, normGradSums, normGradInput } from './norm';
 export { sumSquares, adamwStep } from './optimizer';
 export { depthwiseFilterGrad, depthwiseInputGrad } from './depthwise';

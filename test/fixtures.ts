@@ -25,7 +25,7 @@ export function tinyRetinaConfig(numClasses: number): ModelConfig {
     numClasses,
     backbone: { name: 'g_ghost_regnetx_002' },
     neck: { outChannels: 32, numOuts: 3 }, head: { featChannels: 32, stackedConvs: 1 },
-    anchors: { octaveBaseScale: 2 }, assign: {}, loss: {}, test: {},
+    retinanet: { anchors: { octaveBaseScale: 2 }, assign: {}, loss: {}, test: {} },
     yolox: { simota: {}, loss: {}, test: {} },
   };
 }

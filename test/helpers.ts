@@ -1,11 +1,39 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 
-/** `../shared` beside the repository (tests read fixtures from there, never copies); `GHOSTDET_SHARED` overrides. */
+/** The repository's own small fixtures (copies, each named with its source in test/fixtures/README.md). */
+const OWN = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+
+/** The large reference fixtures: `$GHOSTDET_SHARED`, else `../shared` beside the repository; absent on a user's clone. */
 export const SHARED = process.env.GHOSTDET_SHARED ?? path.resolve(__dirname, '..', '..', '..', 'shared');
-if (!fs.existsSync(path.join(SHARED, 'fixtures'))) {
-  throw new Error(`the shared fixtures folder ${SHARED} is missing: tests expect ../shared beside the repository (or set GHOSTDET_SHARED)`);
+
+/**
+ * A fixture by its path in the shared layout (`fixtures/cocoeval/crowd`,
+ * `datasets/coco128`): the repository's copy under test/fixtures when it has
+ * one, else the shared folder's; undefined where neither has it.
+ */
+export function fixture(rel: string): string | undefined {
+  // test/fixtures mirrors the shared layout, less its `fixtures/` level.
+  for (const p of [path.join(OWN, rel.replace(/^fixtures\//, '')), path.join(SHARED, rel)]) {
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** What was skipped for want of a fixture: fixture → test titles (test/setup.ts prints the summary). */
+export const missingFixtures = new Map<string, string[]>();
+
+/**
+ * The fixture's path, or skips the calling test or suite (`this` of an `it`
+ * or a `before` hook) when neither place has it.
+ */
+export function needFixture(ctx: Mocha.Context, rel: string): string {
+  const p = fixture(rel);
+  if (p) return p;
+  const title = ctx.currentTest?.fullTitle() ?? ctx.test?.parent?.fullTitle() ?? ctx.test?.fullTitle() ?? '?';
+  missingFixtures.set(rel, [...(missingFixtures.get(rel) ?? []), title]);
+  ctx.skip();
 }
 
 /** Runs `fn` with tfjs switched to `backend`, then switches back. */
@@ -58,4 +86,9 @@ export function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T
 /** Runs `fn` with our SIMD kernels off (GHOSTDET_SIMD=0): the JS / XNNPACK routes they replace on wasm. */
 export function withoutSimd<T>(fn: () => T): T {
   return withEnv({ GHOSTDET_SIMD: '0' }, fn);
+}
+
+/** The whole coco128 folder (shared only: the repository carries four of its images), or skips the calling test. */
+export function coco128(ctx: Mocha.Context): string {
+  return path.dirname(path.dirname(needFixture(ctx, 'datasets/coco128/annotations/instances_val2017.json')));
 }

@@ -1,12 +1,12 @@
 /**
  * AdamW (Loshchilov & Hutter) as `torch.optim.AdamW`: p ← p·(1 − lr·wd), then
  * the Adam step with bias-corrected moments. On wasm and cpu each tensor's
- * update is one pass (`runtime/optimizer_kernels.ts`), written over the
+ * update is one pass (`kernels/optimizer.ts`), written over the
  * parameter and its moments where they own their data; elsewhere tfjs ops.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Optimizer, OptimizerState } from './optimizer';
-import { ADAMW_UPDATE, AdamWAttrs, adamwInPlace, optimizerKernelsHere } from '../runtime/optimizer_kernels';
+import { ADAMW_UPDATE, AdamWAttrs, adamwInPlace, optimizerKernelsHere } from '../kernels/optimizer';
 
 export interface AdamWOptions {
   lr: number;

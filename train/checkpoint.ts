@@ -8,8 +8,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { tf } from '../runtime/tf';
-import { loadStateDict, moduleStateDict, readSafetensors, RawTensor, toTorchLayout, writeSafetensors } from '../runtime/safetensors';
+import { tf } from '../engine/tf';
+import { readSafetensors, RawTensor, writeSafetensors } from '../weights/safetensors';
+import { loadStateDict, moduleStateDict, toTorchLayout } from '../nn/state_dict';
 import type { Module } from '../nn/module';
 import type { Optimizer, OptimizerState } from './optimizer';
 import type { Ema } from './ema';

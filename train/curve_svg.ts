@@ -6,7 +6,7 @@
 import type { LogRecord } from './log_hook';
 import { FONT, esc, n2, svgDoc } from '../eval/svg';
 import { svgToPng } from '../eval/svg_png';
-import { writeFileAtomic } from '../runtime/atomic_write';
+import { writeFileAtomic } from '../util/atomic_write';
 
 const W = 720, H = 400;
 const LEFT = 64, RIGHT = 64, TOP = 48, BOTTOM = 48;

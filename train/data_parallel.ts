@@ -10,15 +10,15 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { tf } from '../runtime/tf';
-import { backendInfo } from '../runtime/backend';
-import type { BackendName } from '../runtime/backend';
+import { tf } from '../engine/tf';
+import { backendInfo } from '../backend/init_backend';
+import type { BackendName } from '../backend/init_backend';
 import type { ModelConfig } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
 import type { Batch } from '../data/loader';
 import type { WorkerReply, WorkerStep } from './grad_worker';
 import { computeGrads, Gradients } from './step';
-import { weightedSumsInPlace, SumTerm } from '../runtime/weighted_sums';
+import { weightedSumsInPlace, SumTerm } from '../kernels/weighted_sum';
 import { offsetsOf, packedLength, packTensors } from './flat_tensors';
 
 export class DataParallel {

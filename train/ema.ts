@@ -6,9 +6,9 @@
  * statistics too). Evaluation and the final model use the average; training
  * goes on from the raw weights.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Module, NamedTensor } from '../nn/module';
-import { blendInto } from '../runtime/weighted_sums';
+import { blendInto } from '../kernels/weighted_sum';
 
 export interface EmaOptions {
   /** m: the momentum it settles at (mmdetection YOLOX: 0.0001). */
@@ -40,7 +40,7 @@ export class Ema {
   /** One update from the model's current weights. */
   update(): void {
     const m = this.momentumAt(this.steps);
-    // Over the averages where they own their data, else one kernel call for the rest (runtime/weighted_sums.ts).
+    // Over the averages where they own their data, else one kernel call for the rest (kernels/weighted_sum.ts).
     blendInto(this.shadow.map((s, i) => [s, this.tensors[i].variable]), [1 - m, m]);
     this.steps++;
   }

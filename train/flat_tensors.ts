@@ -5,9 +5,9 @@
  * backend's arrays) instead of a `dataSync` per tensor, each an engine call
  * and a copy of its own (~400 a step each way).
  */
-import { tf } from '../runtime/tf';
-import { jsKernelBackend, storage } from '../runtime/kernel_storage';
-import { overwritable, storageOf, written } from '../runtime/in_place';
+import { tf } from '../engine/tf';
+import { jsKernelBackend, storage } from '../engine/kernel_storage';
+import { overwritable, storageOf, written } from '../engine/in_place';
 
 /** The tensors end to end, and each one's element count (−1 where a tensor is absent). */
 export interface Packed { flat: Float32Array; sizes: number[] }
@@ -56,7 +56,7 @@ export function unpackViews(p: Packed): Array<Float32Array | undefined> {
 
 /**
  * The packed values into the variables, in order: copied over a variable's
- * own storage where it owns it (runtime/in_place.ts), else assigned a new
+ * own storage where it owns it (engine/in_place.ts), else assigned a new
  * tensor. Sizes must match.
  */
 export function unpackInto(vars: tf.Variable[], p: Packed): void {

@@ -7,8 +7,8 @@
  * PyTorch DDP without SyncBN).
  */
 import { parentPort } from 'worker_threads';
-import { tf } from '../runtime/tf';
-import { initBackend, BackendName } from '../runtime/backend';
+import { tf } from '../engine/tf';
+import { initBackend, BackendName } from '../backend/init_backend';
 import { buildDetector, ModelConfig } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
 import type { Target } from '../data/loader';

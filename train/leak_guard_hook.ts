@@ -1,5 +1,5 @@
 /** Fails loudly when the tensor count grows step after step: a leak would otherwise end in an out-of-memory crash hours later. */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Hook, TrainContext } from './hooks';
 
 export class LeakGuardHook implements Hook {

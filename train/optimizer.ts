@@ -1,4 +1,4 @@
-import type { tf } from '../runtime/tf';
+import type { tf } from '../engine/tf';
 
 /** Optimizer slots keyed `<parameter name>.<slot>`, so checkpoints can name them. */
 export interface OptimizerState {

@@ -2,7 +2,7 @@
  * SGD with momentum and weight decay, as `torch.optim.SGD`:
  * g ← ∇ + wd·p;  v ← μ·v + g (v = g on the first step);  p ← p − lr·v.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Optimizer, OptimizerState } from './optimizer';
 
 export interface SgdOptions {

@@ -5,8 +5,8 @@
  * (`computeGrads`, `applyGrads`) so data-parallel training can average
  * gradients from several replicas in between.
  */
-import { tf } from '../runtime/tf';
-import { sumOfSquares } from '../runtime/optimizer_kernels';
+import { tf } from '../engine/tf';
+import { sumOfSquares } from '../kernels/optimizer';
 import type { Optimizer } from './optimizer';
 
 export interface StepResult {

@@ -5,13 +5,13 @@
  * A non-finite loss stops training with the loss terms in the message, before
  * the update touches the weights; the last checkpoint on disk stays good.
  */
-import { tf } from '../runtime/tf';
+import { tf } from '../engine/tf';
 import type { Detector } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import { lrAt, ScheduleOptions } from './schedule';
 import { applyGrads, computeGrads } from './step';
 import { DataParallel } from './data_parallel';
-import { backendInfo } from '../runtime/backend';
+import { backendInfo } from '../backend/init_backend';
 import type { ModelConfig } from '../detectors/build';
 import type { Hook, TrainContext } from './hooks';
 import type { Optimizer } from './optimizer';

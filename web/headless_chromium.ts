@@ -5,11 +5,12 @@
  */
 import * as fs from 'fs';
 import type { Browser } from 'puppeteer-core';
+import { flag } from '../util/flags';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable'];
 
 export function findChromium(): string | undefined {
-  const env = process.env.GHOSTDET_CHROMIUM;
+  const env = flag('GHOSTDET_CHROMIUM');
   if (env) return env;
   return CANDIDATES.find((c) => fs.existsSync(c));
 }

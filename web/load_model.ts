@@ -6,7 +6,8 @@
 import { buildDetector } from '../detectors/build';
 import type { Detector } from '../detectors/detector';
 import { foldBatchNorms } from '../nn/fold_bn';
-import { loadStateDict, parseSafetensors } from '../runtime/safetensors';
+import { parseSafetensors } from '../weights/safetensors';
+import { loadStateDict } from '../nn/state_dict';
 import type { ExportMeta } from './export_meta';
 
 export function loadExportedModel(meta: ExportMeta, weights: Uint8Array): Detector {

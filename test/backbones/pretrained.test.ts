@@ -2,19 +2,18 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { createBackbone } from '../../backbones/index';
 import { loadPretrained } from '../../backbones/pretrained';
-import { loadSafetensors, readSafetensors } from '../../runtime/safetensors';
+import { readSafetensors } from '../../weights/safetensors';
+import { loadSafetensors } from '../../nn/state_dict';
 import { buildDetector } from '../../detectors/build';
 import { saveCheckpoint } from '../../train/checkpoint';
 import { trainStep } from '../../train/step';
 import { Sgd } from '../../train/sgd';
-import { SHARED, seeded } from '../helpers';
+import { needFixture, seeded } from '../helpers';
 import { tinyRetinaConfig } from '../fixtures';
 
-const CK = path.join(SHARED, 'fixtures/checkpoints');
-const BB = path.join(SHARED, 'fixtures/backbones');
 
 function nhwc(data: Float32Array, shape: number[]): tf.Tensor4D {
   return tf.tidy(() => tf.transpose(tf.tensor(data, shape), [0, 2, 3, 1])) as unknown as tf.Tensor4D;
@@ -24,14 +23,14 @@ const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(
 describe('pretrained backbone weights from PyTorch checkpoints', function () {
   this.timeout(120000);
 
-  it('GhostNet from a DataParallel .pth.tar gives the reference PyTorch forward (1e-4 of max-abs)', () => {
+  it('GhostNet from a DataParallel .pth.tar gives the reference PyTorch forward (1e-4 of max-abs)', function () {
     const m = createBackbone('ghostnet_050');
     try {
-      const r = loadPretrained(m, path.join(CK, 'ghostnet_050_dataparallel.pth.tar'));
+      const r = loadPretrained(m, needFixture(this, 'fixtures/checkpoints/ghostnet_050_dataparallel.pth.tar'));
       assert.equal(r.loaded, m.namedTensors().length);
       assert.match(r.summary, /loaded \d+ tensors .*state_dict from "state_dict".*module\./);
       m.eval();
-      const io = readSafetensors(path.join(BB, 'ghostnet_050/io.safetensors')).tensors;
+      const io = readSafetensors(needFixture(this, 'fixtures/backbones/ghostnet_050/io.safetensors')).tensors;
       const input = io.get('input')!, ref = io.get('logits')!;
       const { logits } = m.forwardAll(nhwc(input.data as Float32Array, input.shape));
       const refT = tf.tensor(ref.data as Float32Array, ref.shape);
@@ -42,11 +41,11 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('the legacy .pth and the zip .pth.tar load to identical weights', () => {
+  it('the legacy .pth and the zip .pth.tar load to identical weights', function () {
     const a = createBackbone('ghostnet_050', { withClassifier: false }), b = createBackbone('ghostnet_050', { withClassifier: false });
     try {
-      loadPretrained(a, path.join(CK, 'ghostnet_050_legacy.pth'));
-      loadPretrained(b, path.join(CK, 'ghostnet_050_dataparallel.pth.tar'));
+      loadPretrained(a, needFixture(this, 'fixtures/checkpoints/ghostnet_050_legacy.pth'));
+      loadPretrained(b, needFixture(this, 'fixtures/checkpoints/ghostnet_050_dataparallel.pth.tar'));
       const tb = new Map(b.namedTensors().map((t) => [t.name, t.variable]));
       for (const t of a.namedTensors()) assert.equal(maxAbsDiff(t.variable, tb.get(t.name)!), 0, t.name);
     } finally {
@@ -55,12 +54,12 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('a float16 pytorch_model.bin gives the same forward as its safetensors twin; classifier dropped for detection', () => {
+  it('a float16 pytorch_model.bin gives the same forward as its safetensors twin; classifier dropped for detection', function () {
     const a = createBackbone('ese_vovnet19b_slim', { withClassifier: false }), b = createBackbone('ese_vovnet19b_slim', { withClassifier: false });
     try {
-      const r = loadPretrained(a, path.join(CK, 'ese_vovnet19b_slim_fp16.bin'));
+      const r = loadPretrained(a, needFixture(this, 'fixtures/checkpoints/ese_vovnet19b_slim_fp16.bin'));
       assert.match(r.summary, /classifier dropped \(head\.fc\.weight, head\.fc\.bias\)/);
-      loadPretrained(b, path.join(CK, 'ese_vovnet19b_slim_fp16.safetensors'));
+      loadPretrained(b, needFixture(this, 'fixtures/checkpoints/ese_vovnet19b_slim_fp16.safetensors'));
       a.eval();
       b.eval();
       const x = tf.tensor4d(seeded(2 * 64 * 64 * 3, 5), [2, 64, 64, 3]);
@@ -73,11 +72,11 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('a checkpoint of another model fails naming the key and both shapes, and leaves the weights untouched', () => {
+  it('a checkpoint of another model fails naming the key and both shapes, and leaves the weights untouched', function () {
     const m = createBackbone('ghostnet_100', { withClassifier: false });
     try {
       const before = m.namedTensors()[0].variable.dataSync().slice();
-      assert.throws(() => loadPretrained(m, path.join(CK, 'ghostnet_050_legacy.pth')), (e: Error) => {
+      assert.throws(() => loadPretrained(m, needFixture(this, 'fixtures/checkpoints/ghostnet_050_legacy.pth')), (e: Error) => {
         assert.match(e.message, /ghostnet_050_legacy\.pth: error loading state dict/);
         assert.match(e.message, /conv_stem\.weight: checkpoint \[8,3,3,3\], model \[16,3,3,3\]/);
         return true;
@@ -88,16 +87,16 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('a backbone of another family fails strictly with missing and unexpected keys', () => {
+  it('a backbone of another family fails strictly with missing and unexpected keys', function () {
     const m = createBackbone('g_ghost_regnetx_002', { withClassifier: false });
     try {
-      assert.throws(() => loadPretrained(m, path.join(CK, 'ghostnet_050_legacy.pth')), /shape mismatches \(\d+\): bn1\.weight: checkpoint \[8\], model \[32\][\s\S]*missing keys \(\d+\): conv1\.weight[\s\S]*unexpected keys \(\d+\): conv_stem\.weight/);
+      assert.throws(() => loadPretrained(m, needFixture(this, 'fixtures/checkpoints/ghostnet_050_legacy.pth')), /shape mismatches \(\d+\): bn1\.weight: checkpoint \[8\], model \[32\][\s\S]*missing keys \(\d+\): conv1\.weight[\s\S]*unexpected keys \(\d+\): conv_stem\.weight/);
     } finally {
       m.dispose();
     }
   });
 
-  it('a ghostdet detector checkpoint gives its "backbone." tensors', () => {
+  it('a ghostdet detector checkpoint gives its "backbone." tensors', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-pre-'));
     const det = buildDetector(tinyRetinaConfig(3));
     const fresh = createBackbone('g_ghost_regnetx_002', { withClassifier: false });
@@ -118,10 +117,10 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('loadSafetensors still loads the reference weights strictly (unchanged path)', () => {
+  it('loadSafetensors still loads the reference weights strictly (unchanged path)', function () {
     const m = createBackbone('ghostnet_050');
     try {
-      loadSafetensors(m, path.join(BB, 'ghostnet_050/weights.safetensors'), { strict: true });
+      loadSafetensors(m, needFixture(this, 'fixtures/backbones/ghostnet_050/weights.safetensors'), { strict: true });
     } finally {
       m.dispose();
     }
@@ -136,7 +135,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
     targets: [0, 1].map((i) => ({ boxes: new Float32Array([8 + i, 8, 40, 44 - i]), labels: new Int32Array([i]), ignore: new Float32Array(0) })),
   });
 
-  it('normEval: backbone BN statistics stay as loaded while every other parameter trains', () => {
+  it('normEval: backbone BN statistics stay as loaded while every other parameter trains', function () {
     const cfg = tinyRetinaConfig(3);
     cfg.backbone = { ...cfg.backbone, normEval: true, frozenStages: -1 };
     const det = buildDetector(cfg);
@@ -163,7 +162,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
     }
   });
 
-  it('without normEval the same step moves the BN statistics (the test above can fail)', () => {
+  it('without normEval the same step moves the BN statistics (the test above can fail)', function () {
     const det = buildDetector(tinyRetinaConfig(3));
     const { x, targets } = batch();
     try {
@@ -179,7 +178,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
     }
   });
 
-  it('lrMult scales one variable\'s step (0 keeps it, 0.5 halves it) as PyTorch parameter groups', () => {
+  it('lrMult scales one variable\'s step (0 keeps it, 0.5 halves it) as PyTorch parameter groups', function () {
     const a = tf.variable(tf.tensor1d([1, 1])), b = tf.variable(tf.tensor1d([1, 1])), c = tf.variable(tf.tensor1d([1, 1]));
     const g = tf.tensor1d([1, -2]);
     const opt = new Sgd({ lr: 0.1, lrMult: new Map([[a, 0], [b, 0.5]]) });

@@ -3,22 +3,21 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { SHARED } from '../helpers';
+import { coco128 } from '../helpers';
 
-const COCO128 = path.join(SHARED, 'datasets/coco128');
 
 describe('ghostdet data check', function () {
   this.timeout(120000);
   const bin = path.resolve(__dirname, '..', '..', 'cli', 'main.js');
 
-  it('with no flags, decodes every image and names a JPEG truncated to a third (id and file); --headers-only does not see it', () => {
+  it('with no flags, decodes every image and names a JPEG truncated to a third (id and file); --headers-only does not see it', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-check-'));
-    const j = JSON.parse(fs.readFileSync(path.join(COCO128, 'annotations/instances_val2017.json'), 'utf8'));
+    const j = JSON.parse(fs.readFileSync(path.join(coco128(this), 'annotations/instances_val2017.json'), 'utf8'));
     j.images = j.images.slice(0, 16);
     const ids = new Set(j.images.map((im: { id: number }) => im.id));
     j.annotations = j.annotations.filter((a: { image_id: number }) => ids.has(a.image_id));
     fs.mkdirSync(path.join(dir, 'img'));
-    for (const im of j.images) fs.copyFileSync(path.join(COCO128, 'val2017', im.file_name), path.join(dir, 'img', im.file_name));
+    for (const im of j.images) fs.copyFileSync(path.join(coco128(this), 'val2017', im.file_name), path.join(dir, 'img', im.file_name));
     const victim = j.images[3];
     const f = path.join(dir, 'img', victim.file_name);
     const bytes = fs.readFileSync(f);

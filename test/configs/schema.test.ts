@@ -39,6 +39,33 @@ describe('configs', () => {
     assert.throws(() => loadConfig(path.join(dir, 'c.json')), /one level only/);
   });
 
+  it('extends takes a list of bases, merged in order before the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-cfg-'));
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ model: { head: { featChannels: 32 } }, train: { epochs: 5 } }));
+    fs.writeFileSync(path.join(dir, 'schedule.json'), JSON.stringify({ train: { epochs: 7, batchSize: 3 } }));
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ extends: ['model.json', 'schedule.json'], train: { batchSize: 4 } }));
+    const { config: c, files } = loadConfig(path.join(dir, 'c.json'));
+    assert.deepEqual([c.model.head.featChannels, c.train.epochs, c.train.batchSize], [32, 7, 4]);
+    assert.deepEqual(files.map((f) => path.basename(f)), ['model.json', 'schedule.json', 'c.json']);
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ extends: ['model.json', 3] }));
+    assert.throws(() => loadConfig(path.join(dir, 'c.json')), /"extends" must be a path or a list of paths/);
+  });
+
+  it("RetinaNet's options live under model.retinanet; the old keys name the new ones", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-cfg-'));
+    const f = path.join(dir, 'c.json');
+    fs.writeFileSync(f, JSON.stringify({ model: { retinanet: { anchors: { octaveBaseScale: 2 } } } }));
+    assert.equal(loadConfig(f).config.model.retinanet.anchors.octaveBaseScale, 2);
+    fs.writeFileSync(f, JSON.stringify({ model: { anchors: { octaveBaseScale: 2 } } }));
+    assert.throws(() => loadConfig(f), /config key "model.anchors" is now "model.retinanet.anchors"/);
+    assert.throws(() => applySet(DEFAULTS, 'model.test.scoreThr=0.3'), /"model.test" is now "model.retinanet.test \(YOLOX: model.yolox.test\)"/);
+  });
+
+  it('the COCO YOLOX config inherits only the dataset base, no RetinaNet model options', () => {
+    const { files } = loadConfig(path.join(CONFIGS, 'yolox_gghost_regnetx032_fpn_coco.json'));
+    assert.deepEqual(files.map((f) => path.relative(CONFIGS, f)), [path.join('_base', 'datasets', 'coco_detection.json'), 'yolox_gghost_regnetx032_fpn_coco.json']);
+  });
+
   it('--set coerces to the existing field type', () => {
     let c = loadConfig(undefined).config;
     c = applySet(c, 'train.epochs=2');

@@ -5,7 +5,7 @@ import { applyAffine, warpBoxes, Affine } from '../../data/random_affine';
 import { loadCoco } from '../../data/coco';
 import { DataLoader } from '../../data/loader';
 import type { RgbImage } from '../../data/image';
-import type { Rng } from '../../runtime/rng';
+import type { Rng } from '../../util/rng';
 import { tinyShapes } from '../fixtures';
 
 const solid = (w: number, h: number, v: number): RgbImage => ({ width: w, height: h, data: new Uint8Array(w * h * 3).fill(v) });

@@ -10,16 +10,15 @@ import { validateCoco, formatReport } from '../../data/validate';
 import { decodeImage, encodePng, imageSize, readImage } from '../../data/image';
 import { boxToOriginal, targetSize, transformImage } from '../../data/transforms';
 import { DataLoader } from '../../data/loader';
-import { SHARED } from '../helpers';
+import { coco128 } from '../helpers';
 
-const COCO128 = path.join(SHARED, 'datasets/coco128');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-data-'));
 const md5 = (f: string): string => crypto.createHash('md5').update(fs.readFileSync(f)).digest('hex');
 
 describe('synthetic shapes dataset', function () {
   this.timeout(120000);
 
-  it('same seed, same bytes; different seed, different images', () => {
+  it('same seed, same bytes; different seed, different images', function () {
     const a = tmp(), b = tmp(), c = tmp();
     synthesize({ out: a, images: 3, val: 1, size: 96, seed: 5 });
     synthesize({ out: b, images: 3, val: 1, size: 96, seed: 5 });
@@ -28,7 +27,7 @@ describe('synthetic shapes dataset', function () {
     assert.notEqual(md5(path.join(a, 'train/000001.png')), md5(path.join(c, 'train/000001.png')));
   });
 
-  it('has 3 classes, small (< 32²) to large boxes, overlaps and empty images, all inside the image', () => {
+  it('has 3 classes, small (< 32²) to large boxes, overlaps and empty images, all inside the image', function () {
     const d = tmp();
     synthesize({ out: d, images: 60, val: 0, size: 128, seed: 1 });
     const j = JSON.parse(fs.readFileSync(path.join(d, 'annotations/instances_train.json'), 'utf8'));
@@ -46,8 +45,8 @@ describe('synthetic shapes dataset', function () {
 describe('COCO reader on coco128 (real images)', function () {
   this.timeout(120000);
 
-  it('indexes images, maps 80 category ids to contiguous labels and keeps the 10 crowd regions as ignore boxes', () => {
-    const ds = loadCoco(path.join(COCO128, 'annotations/instances_val2017.json'), { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'header' });
+  it('indexes images, maps 80 category ids to contiguous labels and keeps the 10 crowd regions as ignore boxes', function () {
+    const ds = loadCoco(path.join(coco128(this), 'annotations/instances_val2017.json'), { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'header' });
     assert.equal(ds.images.length, 128);
     assert.equal(ds.labels.catIds.length, 80);
     assert.equal(ds.labels.catIds[0], 1);
@@ -55,12 +54,12 @@ describe('COCO reader on coco128 (real images)', function () {
     assert.equal(ds.images.reduce((n, im) => n + im.ignore.length / 4, 0), 10);
     assert.ok(ds.images.every((im) => Array.from(im.labels).every((l) => l >= 0 && l < 80)));
     assert.ok(ds.images.some((im) => im.labels.length === 0), 'background images kept');
-    const filtered = loadCoco(path.join(COCO128, 'annotations/instances_val2017.json'), { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'none', filterEmpty: true });
+    const filtered = loadCoco(path.join(coco128(this), 'annotations/instances_val2017.json'), { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'none', filterEmpty: true });
     assert.ok(filtered.images.length < 128 && filtered.images.every((im) => im.labels.length > 0));
   });
 
-  it('decodes JPEGs to RGB at their declared size; transforms map boxes back to original pixels exactly', () => {
-    const ds = loadCoco(path.join(COCO128, 'annotations/instances_val2017.json'), { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'none' });
+  it('decodes JPEGs to RGB at their declared size; transforms map boxes back to original pixels exactly', function () {
+    const ds = loadCoco(path.join(coco128(this), 'annotations/instances_val2017.json'), { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'none' });
     const im = ds.images.find((i) => i.labels.length > 2)!;
     const img = readImage(im.file);
     assert.deepEqual([img.width, img.height, img.data.length], [im.width, im.height, im.width * im.height * 3]);
@@ -78,8 +77,8 @@ describe('COCO reader on coco128 (real images)', function () {
     assert.deepEqual(targetSize(640, 480, { mode: 'square', size: 512 }), { width: 512, height: 384 });
   });
 
-  it('the loader is deterministic per seed and epoch, pads batches and carries targets', () => {
-    const ds = loadCoco(path.join(COCO128, 'annotations/instances_val2017.json'), { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'none' });
+  it('the loader is deterministic per seed and epoch, pads batches and carries targets', function () {
+    const ds = loadCoco(path.join(coco128(this), 'annotations/instances_val2017.json'), { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'none' });
     ds.images = ds.images.slice(0, 8);
     const mk = (seed: number): DataLoader => new DataLoader(ds, { batchSize: 4, train: true, seed, transform: { resize: { mode: 'square', size: 256 }, sizeDivisor: 32 } });
     assert.deepEqual(mk(1).plan(0), mk(1).plan(0));
@@ -95,14 +94,14 @@ describe('bad input', () => {
     fs.writeFileSync(path.join(dir, name), data);
   }
 
-  it('every problem kind is reported by name with the record, and only bad records are dropped', () => {
+  it('every problem kind is reported by name with the record, and only bad records are dropped', function () {
     const dir = tmp();
     const png = encodePng({ width: 20, height: 10, data: new Uint8Array(600).fill(128) });
     write(dir, 'a.png', png);
     write(dir, 'b.png', png);
     write(dir, 'c.png', png);
     write(dir, 'trunc.png', png.subarray(0, 40));
-    const jpeg = fs.readFileSync(path.join(COCO128, 'val2017', fs.readdirSync(path.join(COCO128, 'val2017'))[0]));
+    const jpeg = fs.readFileSync(path.join(coco128(this), 'val2017', fs.readdirSync(path.join(coco128(this), 'val2017'))[0]));
     write(dir, 'trunc.jpg', jpeg.subarray(0, 30));
     const j = {
       images: [
@@ -138,13 +137,13 @@ describe('bad input', () => {
     assert.match(text, /trunc.png/);
   });
 
-  it('missing sections are fatal', () => {
+  it('missing sections are fatal', function () {
     const v = validateCoco({ images: [] }, 'x.json', { imagesDir: '.', checkFiles: 'none' });
     assert.equal(v.report.fatal, true);
     assert.match(formatReport(v.report), /missing_section: 2[\s\S]*"annotations" is missing/);
   });
 
-  it('a corrupt file gives an error naming it; grayscale and alpha PNGs decode to RGB', () => {
+  it('a corrupt file gives an error naming it; grayscale and alpha PNGs decode to RGB', function () {
     assert.throws(() => decodeImage(Buffer.from('not an image'), 'x.bin'), /x.bin: not a PNG or JPEG file/);
     const gray = new PNG({ width: 2, height: 1, colorType: 0 });
     gray.data = Buffer.from([10, 10, 10, 255, 200, 200, 200, 255]);
@@ -153,10 +152,10 @@ describe('bad input', () => {
     const rgba = new PNG({ width: 1, height: 1 });
     rgba.data = Buffer.from([1, 2, 3, 4]);
     assert.deepEqual(Array.from(decodeImage(PNG.sync.write(rgba), 'a.png').data), [1, 2, 3]);
-    assert.deepEqual(imageSize(fs.readFileSync(path.join(COCO128, 'val2017/000000000009.jpg'))), { width: 640, height: 480 });
+    assert.deepEqual(imageSize(fs.readFileSync(path.join(coco128(this), 'val2017/000000000009.jpg'))), { width: 640, height: 480 });
   });
 
-  it('the loader skips an image that fails to decode at training time and reports it', () => {
+  it('the loader skips an image that fails to decode at training time and reports it', function () {
     const dir = tmp();
     const png = encodePng({ width: 16, height: 16, data: new Uint8Array(768).fill(50) });
     fs.writeFileSync(path.join(dir, 'ok.png'), png);

@@ -3,15 +3,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readInstancesForBoxes, stripSegmentations } from '../../data/instances_reader';
-import { readJson } from '../../eval/coco_data';
+import { readJson } from '../../data/coco_json';
 import { validateCoco } from '../../data/validate';
-import { SHARED } from '../helpers';
+import { coco128 } from '../helpers';
 
-const COCO128 = path.join(SHARED, 'datasets/coco128');
 const strip = (text: string): unknown => JSON.parse(stripSegmentations(Buffer.from(text)).toString('utf8'));
 
 describe('instances reader for box training (segmentations not loaded)', () => {
-  it('replaces polygons, RLE objects and empty lists by true/false and leaves everything else as parsed', () => {
+  it('replaces polygons, RLE objects and empty lists by true/false and leaves everything else as parsed', function () {
     const src = {
       images: [{ id: 1, file_name: 'a "segmentation": [1,2].jpg', caption: '{"segmentation":[[1]]}' }],
       annotations: [
@@ -33,9 +32,9 @@ describe('instances reader for box training (segmentations not loaded)', () => {
     assert.deepEqual(strip('{"annotations":[{"segmentation" :  [ ] , "id":1}]}'), { annotations: [{ segmentation: false, id: 1 }] });
   });
 
-  it('coco128 read this way validates to exactly the records of a full read, and the area check still sees the polygons', () => {
-    const file = path.join(COCO128, 'annotations/instances_val2017.json');
-    const o = { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'none' as const };
+  it('coco128 read this way validates to exactly the records of a full read, and the area check still sees the polygons', function () {
+    const file = path.join(coco128(this), 'annotations/instances_val2017.json');
+    const o = { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'none' as const };
     const light = validateCoco(readInstancesForBoxes(file), file, o), full = validateCoco(readJson(file), file, o);
     assert.deepEqual(light, full);
     // Without the polygons' presence, a third of coco128 would be area_mismatch (polygon area < w·h / 2).
@@ -44,7 +43,7 @@ describe('instances reader for box training (segmentations not loaded)', () => {
     assert.ok(validateCoco(stripped, file, o).report.problems.some((p) => p.kind === 'area_mismatch' && p.count > 300));
   });
 
-  it('a malformed file fails with the error a full read gives, naming the file', () => {
+  it('a malformed file fails with the error a full read gives, naming the file', function () {
     const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-inst-')), 'bad.json');
     fs.writeFileSync(f, '{"images": [], "annotations": [{"segmentation": [[1,2,3]], "bbox": [1,2,3,4]},]}');
     assert.throws(() => readInstancesForBoxes(f), (e: Error) => {

@@ -4,9 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { validateCoco, validateCocoParallel, formatReport, AREA_RATIO } from '../../data/validate';
 import { encodePng } from '../../data/image';
-import { SHARED } from '../helpers';
+import { coco128 } from '../helpers';
 
-const COCO128 = path.join(SHARED, 'datasets/coco128');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-validate-'));
 
 /** A folder with `n` 20×10 PNGs named 0.png … */
@@ -20,7 +19,7 @@ function pngs(n: number): string {
 const kinds = (v: ReturnType<typeof validateCoco>): Record<string, number> => Object.fromEntries(v.report.problems.map((p) => [p.kind, p.count]));
 
 describe('annotation checks: iscrowd, area, duplicate file and category names, missing sizes', () => {
-  it('iscrowd other than 0/1 is named and the annotation skipped; 0, 1 and absent are fine', () => {
+  it('iscrowd other than 0/1 is named and the annotation skipped; 0, 1 and absent are fine', function () {
     const dir = pngs(1);
     const ann = (id: number, iscrowd: unknown): Record<string, unknown> => ({ id, image_id: 1, category_id: 1, bbox: [1, 1, 4, 4], area: 16, ...(iscrowd === undefined ? {} : { iscrowd }) });
     const v = validateCoco({
@@ -32,7 +31,7 @@ describe('annotation checks: iscrowd, area, duplicate file and category names, m
     assert.match(formatReport(v.report), /bad_iscrowd: 3 \(annotation skipped[^\n]*\n\s+- annotations\[3\] \(id 4\): iscrowd 2 is not 0 or 1\n\s+- annotations\[4\] \(id 5\): iscrowd "yes"/);
   });
 
-  it('area missing or ≤ 0 is named; area disagreeing with w·h by more than 2× is named, polygon areas below w·h are not', () => {
+  it('area missing or ≤ 0 is named; area disagreeing with w·h by more than 2× is named, polygon areas below w·h are not', function () {
     const dir = pngs(1);
     const poly = [[1, 1, 11, 1, 1, 11]];
     const a = (id: number, area: unknown, segmentation?: unknown): Record<string, unknown> => ({ id, image_id: 1, category_id: 1, bbox: [1, 1, 10, 5], area, ...(segmentation ? { segmentation } : {}) });
@@ -56,13 +55,13 @@ describe('annotation checks: iscrowd, area, duplicate file and category names, m
     assert.match(text, /area_mismatch: 3 \(kept; evaluation files boxes into small\/medium\/large by area, as pycocotools/);
   });
 
-  it('real COCO annotations (coco128) raise no iscrowd or area problem', () => {
-    const j = JSON.parse(fs.readFileSync(path.join(COCO128, 'annotations/instances_val2017.json'), 'utf8'));
-    const v = validateCoco(j, 'coco128', { imagesDir: path.join(COCO128, 'val2017'), checkFiles: 'none' });
+  it('real COCO annotations (coco128) raise no iscrowd or area problem', function () {
+    const j = JSON.parse(fs.readFileSync(path.join(coco128(this), 'annotations/instances_val2017.json'), 'utf8'));
+    const v = validateCoco(j, 'coco128', { imagesDir: path.join(coco128(this), 'val2017'), checkFiles: 'none' });
     assert.deepEqual(v.report.problems, []);
   });
 
-  it('a file named by two image records: the later record and its annotations are skipped, not reported as unknown', () => {
+  it('a file named by two image records: the later record and its annotations are skipped, not reported as unknown', function () {
     const dir = pngs(2);
     const v = validateCoco({
       images: [{ id: 1, file_name: '0.png', width: 20, height: 10 }, { id: 2, file_name: '1.png', width: 20, height: 10 }, { id: 3, file_name: './0.png', width: 20, height: 10 }],
@@ -75,7 +74,7 @@ describe('annotation checks: iscrowd, area, duplicate file and category names, m
     assert.match(formatReport(v.report), /images\[2\] \(id 3, \.\/0\.png\): the file of image id 1 too/);
   });
 
-  it('missing width/height: read from the file when files are checked, the image skipped when they are not; a wrong type is a bad record', () => {
+  it('missing width/height: read from the file when files are checked, the image skipped when they are not; a wrong type is a bad record', function () {
     const dir = pngs(3);
     const j = {
       images: [{ id: 1, file_name: '0.png' }, { id: 2, file_name: '1.png', width: 20, height: 10 }, { id: 3, file_name: '2.png', width: '20', height: 10 }],
@@ -94,7 +93,7 @@ describe('annotation checks: iscrowd, area, duplicate file and category names, m
     assert.match(formatReport(checked.report), /images\[2\] \(id 3, 2\.png\): width "20", height 10 must be numbers > 0/);
   });
 
-  it('two categories with one name are named and both kept', () => {
+  it('two categories with one name are named and both kept', function () {
     const dir = pngs(1);
     const v = validateCoco({
       images: [{ id: 1, file_name: '0.png', width: 20, height: 10 }],
@@ -110,15 +109,15 @@ describe('annotation checks: iscrowd, area, duplicate file and category names, m
 describe('image checks on worker threads', function () {
   this.timeout(120000);
 
-  it('decoding coco128 with a truncated JPEG and a missing file: worker threads give the report the single-thread check gives', async () => {
+  it('decoding coco128 with a truncated JPEG and a missing file: worker threads give the report the single-thread check gives', async function () {
     const dir = tmp();
-    const names = fs.readdirSync(path.join(COCO128, 'val2017')).sort();
-    for (const n of names) fs.copyFileSync(path.join(COCO128, 'val2017', n), path.join(dir, n));
+    const names = fs.readdirSync(path.join(coco128(this), 'val2017')).sort();
+    for (const n of names) fs.copyFileSync(path.join(coco128(this), 'val2017', n), path.join(dir, n));
     const cut = path.join(dir, names[5]);
     const bytes = fs.readFileSync(cut);
     fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 3)));
     fs.rmSync(path.join(dir, names[9]));
-    const j = JSON.parse(fs.readFileSync(path.join(COCO128, 'annotations/instances_val2017.json'), 'utf8'));
+    const j = JSON.parse(fs.readFileSync(path.join(coco128(this), 'annotations/instances_val2017.json'), 'utf8'));
     const progress: number[] = [];
     const par = await validateCocoParallel(j, 'coco128', { imagesDir: dir, checkFiles: 'decode', workers: 2, chunk: 8, onProgress: (d) => progress.push(d) });
     const seq = validateCoco(j, 'coco128', { imagesDir: dir, checkFiles: 'decode' });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
 import { buildDetector } from '../../detectors/build';
 import { loadCoco } from '../../data/coco';
 import { Batch, DataLoader } from '../../data/loader';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
 import { buildDetector, ModelConfig } from '../../detectors/build';
 import { Yolox } from '../../detectors/yolox';
 import { YoloxHead } from '../../heads/yolox_head';

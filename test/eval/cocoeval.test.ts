@@ -2,12 +2,14 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { cocoEvaluate, cocoEvaluateFiles } from '../../eval/coco_evaluate';
-import { CocoFormatError, loadGroundTruth, loadResults } from '../../eval/coco_data';
+import { loadGroundTruth, loadResults } from '../../eval/coco_data';
+import { CocoFormatError } from '../../data/coco_json';
 import { linspace } from '../../eval/cocoeval';
 import { pyFixed3 } from '../../eval/coco_summary';
-import { SHARED } from '../helpers';
+import { fixture } from '../helpers';
 
-const CASES = path.join(SHARED, 'fixtures/cocoeval');
+// The repository carries these cases (test/fixtures/cocoeval).
+const CASES = fixture('fixtures/cocoeval')!;
 
 /** Precision is tp / (tp + fp + spacing(1)) in pycocotools, so a "perfect" 1 is 1 − 2.2e-16: compare to 1e-12. */
 function near(actual: number[], expected: number[]): void {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { BatchNorm2d } from '../../nn/batchnorm';
 
 describe('BatchNorm2d (PyTorch semantics)', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { GroupNorm } from '../../nn/groupnorm';
 
 describe('GroupNorm (PyTorch semantics)', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { Conv2d } from '../../nn/conv2d';
 import { BatchNorm2d } from '../../nn/batchnorm';
 import { foldBatchNorm } from '../../nn/fold_bn';

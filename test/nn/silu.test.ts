@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { silu } from '../../nn/activations';
 import { onBackend, relErr, seeded, withoutSimd } from '../helpers';
 

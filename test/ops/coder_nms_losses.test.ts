@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { decodeDeltas, encodeDeltas, MAX_RATIO } from '../../ops/coder';
 import { batchedNms, nms } from '../../ops/nms';
 import { giouLoss, iouLossSum, l1Loss, sigmoidFocalLoss } from '../../ops/losses';

@@ -1,9 +1,9 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { AdamW } from '../../train/adamw';
 import { applyGrads } from '../../train/step';
-import * as optimizerKernels from '../../runtime/optimizer_kernels';
-import { sumOfSquares } from '../../runtime/optimizer_kernels';
+import * as optimizerKernels from '../../kernels/optimizer';
+import { sumOfSquares } from '../../kernels/optimizer';
 import { onBackend, seeded, withEnv } from '../helpers';
 
 /** torch.optim.AdamW's update, element by element in float64, with the gradient scaled first (clip_grad_norm_). */

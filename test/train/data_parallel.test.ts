@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
-import { backendInfo } from '../../runtime/backend';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
+import { backendInfo } from '../../backend/init_backend';
 import { buildDetector } from '../../detectors/build';
 import { loadCoco } from '../../data/coco';
 import { DataLoader } from '../../data/loader';

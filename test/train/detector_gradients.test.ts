@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
 import { buildDetector } from '../../detectors/build';
 import { loadConfig } from '../../configs/schema';
 import { computeGrads } from '../../train/step';

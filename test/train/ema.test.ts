@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { Ema } from '../../train/ema';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../../train/checkpoint';
 import { ModeSwitchHook } from '../../train/mode_switch_hook';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { offsetsOf, packTensors, unpackInto, unpackViews } from '../../train/flat_tensors';
 import { onBackend, seeded } from '../helpers';
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
 import { Sgd } from '../../train/sgd';
 import { trainStep } from '../../train/step';
 import { smallConvNet, smallNetLoss } from '../../bench/small_convnet';

@@ -2,9 +2,10 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { tf } from '../../runtime/tf';
+import { tf } from '../../engine/tf';
 import { loadConfig, applySet, Config } from '../../configs/schema';
-import { dataPaths, prepareTraining, writeCurve } from '../../train/run';
+import { prepareTraining, writeCurve } from '../../train/run';
+import { dataPaths } from '../../data/from_config';
 import { readImage } from '../../data/image';
 import { readCheckpoint, newestCheckpoint, saveCheckpoint } from '../../train/checkpoint';
 import { NonFiniteLossError } from '../../train/trainer';
@@ -147,20 +148,20 @@ describe('trainer', function () {
     let c = loadConfig(undefined).config;
     for (const s of ['data.kind=synthetic', 'data.synthetic.images=3', 'data.synthetic.val=2', 'data.synthetic.size=32']) c = applySet(c, s);
     const said: string[] = [];
-    const p = dataPaths(c, dir, (m) => said.push(m));
+    const p = dataPaths(c.data, dir, (m) => said.push(m));
     const count = (f: string): number => (JSON.parse(fs.readFileSync(f, 'utf8')) as { images: unknown[] }).images.length;
     assert.equal(count(p.trainAnn), 3);
     const made = fs.statSync(p.trainAnn).mtimeMs;
-    dataPaths(c, dir, (m) => said.push(m));
+    dataPaths(c.data, dir, (m) => said.push(m));
     assert.equal(fs.statSync(p.trainAnn).mtimeMs, made, 'same options: reused');
     assert.equal(said.length, 1);
-    dataPaths(applySet(c, 'data.synthetic.images=4'), dir, (m) => said.push(m));
+    dataPaths(applySet(c, 'data.synthetic.images=4').data, dir, (m) => said.push(m));
     assert.equal(count(p.trainAnn), 4);
     assert.match(said[1], /made with other options \(images 3 → 4\); making it again/);
     assert.equal(fs.readdirSync(path.join(dir, 'data', 'train')).length, 4);
     // In a folder named by data.root the stale set is reported, not deleted.
     const own = applySet(applySet(c, `data.root=${path.join(dir, 'data')}`), 'data.synthetic.images=5');
-    assert.throws(() => dataPaths(own, dir, quiet), /made with other options than the config's data.synthetic \(images 4 → 5\)/);
+    assert.throws(() => dataPaths(own.data, dir, quiet), /made with other options than the config's data.synthetic \(images 4 → 5\)/);
     assert.equal(count(p.trainAnn), 4);
   });
 

@@ -7,23 +7,23 @@ import type { AddressInfo } from 'net';
 import type { Server } from 'http';
 import { PNG } from 'pngjs';
 import type { Browser } from 'puppeteer-core';
-import { tf } from '../../runtime/tf';
-import { seedInit } from '../../runtime/rng';
+import { tf } from '../../engine/tf';
+import { seedInit } from '../../util/rng';
 import { loadConfig } from '../../configs/schema';
 import { buildDetector } from '../../detectors/build';
 import { detectImage } from '../../detectors/detect_image';
 import type { Detection } from '../../detectors/detector';
 import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from '../../train/checkpoint';
-import { transformOf } from '../../train/run';
+import { transformOf } from '../../data/from_config';
 import { readImage } from '../../data/image';
 import { runExport } from '../../cli/export';
 import { createStaticServer } from '../../web/static_server';
 import { findChromium, launchChromium } from '../../web/headless_chromium';
-import { SHARED } from '../helpers';
+import { fixture } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CONFIG = path.join(ROOT, 'configs', 'retinanet_gghost_cpu_shapes.json');
-const IMAGES = ['000000000009.jpg', '000000000025.jpg', '000000000030.jpg', '000000000034.jpg'].map((f) => path.join(SHARED, 'datasets/coco128/val2017', f));
+const IMAGES = ['000000000009.jpg', '000000000025.jpg', '000000000030.jpg', '000000000034.jpg'].map((f) => fixture(`datasets/coco128/val2017/${f}`) ?? path.join(__dirname, f));
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-web-'));
 
 /** A main-job checkpoint with fixed-seed weights; classification biases at 0 so scores spread around 0.5 and every image has detections to compare. */
@@ -45,7 +45,7 @@ function nodeDetections(checkpoint: string): Detection[][] {
   const model = buildDetector({ ...config.model, numClasses: 3 });
   restoreCheckpoint(readCheckpoint(checkpoint), model, undefined, checkpoint);
   model.eval();
-  const out = IMAGES.map((f) => detectImage(model, readImage(f), transformOf(config)));
+  const out = IMAGES.map((f) => detectImage(model, readImage(f), transformOf(config.data)));
   model.dispose();
   return out;
 }

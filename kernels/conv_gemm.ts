@@ -1,0 +1,193 @@
+/**
+ * Dense convolutions on our SIMD GEMMs (simd/conv_gemm.ts) in place of
+ * XNNPACK's, on one thread: the forward conv, the input gradient (forward
+ * GEMMs of dY, one per stride phase) and the filter gradient.
+ *
+ * Why: with relaxed SIMD the GEMMs multiply-add in one fused instruction,
+ * which XNNPACK's wasm build cannot use; its convs ran 11–21 GFLOP/s on one
+ * thread of this project's 2-core machine (filter gradients, as im2colᵀ + a
+ * matmul, 5–14), where a 4×8 FMA tile runs ~30. The filter gradient also no
+ * longer writes the `[kh·kw·Cin, P]` im2colᵀ, 9× the input for a 3×3 conv.
+ *
+ * Used where our SIMD module runs and the backend has one XNNPACK thread (a
+ * training replica; bench:train measures both layouts): with more threads
+ * XNNPACK's pool splits each conv across cores, which ours does not.
+ * GHOSTDET_CONV_GEMM=0 turns them off, GHOSTDET_CONV_GEMM=1 on at any
+ * thread count.
+ */
+import { tf } from '../engine/tf';
+import { Geometry, geometry, phases } from './conv_geometry';
+import { storage } from '../engine/kernel_storage';
+import { simdFor, Simd } from '../engine/simd_module';
+import { MIN_OUTPUTS, winogradConv2D, winogradFilterGrad, winogradFits, winogradInputGrad } from './winograd';
+import { flag } from '../util/flags';
+
+type TensorInfo = tf.TensorInfo;
+type Backend = tf.KernelBackend;
+
+interface ThreadedWasm {
+  wasm?: { _getThreadsCount?: () => number; tfjs?: { getThreadsCount?: () => number } };
+}
+
+/** XNNPACK's thread count on this backend, 1 where it cannot tell. */
+function xnnpackThreads(backend: Backend): number {
+  const w = (backend as unknown as ThreadedWasm).wasm;
+  return w?.tfjs?.getThreadsCount?.() ?? w?._getThreadsCount?.() ?? 1;
+}
+
+/** Our SIMD module where the conv GEMMs should run on this backend (see the file comment), else undefined. */
+export function convGemmFor(backend: Backend): Simd | undefined {
+  const mode = flag('GHOSTDET_CONV_GEMM');
+  if (mode === '0') return undefined;
+  const simd = simdFor(backend);
+  if (!simd) return undefined;
+  return mode === '1' || xnnpackThreads(backend) === 1 ? simd : undefined;
+}
+
+/** The first 16 ints of simd/conv_gemm.ts's geometry block. */
+function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry, groups: number): number[] {
+  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, groups];
+}
+
+/** Where the forward kernel writes output pixel (b, oy, ox): a `[n, H, W, c]` map, row y0 + oy·ys, column x0 + ox·xs. */
+type Placement = [H: number, W: number, y0: number, x0: number, ys: number, xs: number];
+
+/** Heap scratch for the length of `fn`. */
+function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => T): T {
+  const ptrs = bytes.map((b) => simd.malloc(Math.max(16, b)));
+  try {
+    return fn(...ptrs);
+  } finally {
+    for (const p of ptrs) simd.free(p);
+  }
+}
+
+/** y = conv(x, filter), NHWC / HWIO, the filter `[kh, kw, Cin/G, Cout]` for G groups. */
+export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry, groups = 1): TensorInfo {
+  const n = x.shape[0];
+  const [kh, kw, gin, cout] = filter.shape;
+  if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.conv)) return winogradConv2D(simd, backend, x, filter, g);
+  const K = kh * kw * gin;
+  const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
+  if (tf.util.sizeFromShape(y.shape) === 0) return y;
+  withScratch(simd, [groups * Math.ceil(cout / groups / 8) * K * 32], (packed) => {
+    simd.k.convPackFilter(simd.ptr(filter), packed, K, cout, groups);
+    forward(simd, simd.ptr(x), x.shape, packed, simd.ptr(y), cout, g, groups, [g.outH, g.outW, 0, 0, 1, 1]);
+  });
+  return y;
+}
+
+/** The forward GEMM over packed panels, with its scratch. */
+function forward(simd: Simd, x: number, xShape: number[], packed: number, y: number, cout: number, g: Geometry, groups: number, place: Placement): void {
+  const cin = xShape[3], K = g.kh * g.kw * (cin / groups);
+  withScratch(simd, [cin * 4, K * 16], (zeros, tile) => {
+    simd.f32(zeros, cin).fill(0);
+    simd.withInts([...geometryInts(xShape, cout, g, groups), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
+  });
+}
+
+/**
+ * dX of y = conv(x, W) from dY: for stride s, one forward GEMM of dY per
+ * stride phase (see `phases`) with that phase's taps of the flipped filter,
+ * written straight into every s-th pixel of dX; stride 1 is one phase, the
+ * full correlation.
+ */
+export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo, filter: TensorInfo, inputShape: number[], g: Geometry,
+  groups = 1): TensorInfo {
+  const [, h, w, cin] = inputShape;
+  const [kh, kw, gin, cout] = filter.shape;
+  if (winogradFits(g, cout, gin, groups, inputShape[0] * h * w, MIN_OUTPUTS.conv)) return winogradInputGrad(simd, backend, dy, filter, inputShape, g);
+  const st = storage(backend, 'wasm');
+  const [dx] = st.alloc([inputShape]).infos;
+  const rowPhases = phases(h, kh, g.sh, g.top), colPhases = phases(w, kw, g.sw, g.left);
+  // Pixels no tap reaches (kernel smaller than the stride) stay zero.
+  if (rowPhases.concat(colPhases).some((p) => p.count > 0 && p.taps === 0)) st.read(dx).fill(0);
+  for (const py of rowPhases) {
+    for (const px of colPhases) {
+      if (!py.count || !px.count || !py.taps || !px.taps) continue;
+      const K = py.taps * px.taps * (cout / groups);
+      withScratch(simd, [groups * Math.ceil(gin / 8) * K * 32], (packed) => {
+        simd.withInts([kw, gin, cout, py.r, px.r, py.taps, px.taps, g.sh, g.sw, groups], (geo) => simd.k.convPackPhase(simd.ptr(filter), packed, geo));
+        const pg: Geometry = {
+          outH: py.count, outW: px.count, kh: py.taps, kw: px.taps, sh: 1, sw: 1, dh: 1, dw: 1,
+          top: py.taps - 1 - py.q0, left: px.taps - 1 - px.q0, bottom: 0, right: 0,
+        };
+        const place: Placement = [h, w, py.q0 * g.sh + py.r - g.top, px.q0 * g.sw + px.r - g.left, g.sh, g.sw];
+        forward(simd, simd.ptr(dy), dy.shape, packed, simd.ptr(dx), cin, pg, groups, place);
+      });
+    }
+  }
+  return dx;
+}
+
+/** Pads the last axis of a `[rows, c]` heap array to c2 into scratch, or returns it as is. */
+function padded(simd: Simd, src: number, rows: number, c: number, c2: number, scratch: number): number {
+  if (c === c2) return src;
+  simd.k.padRows(src, scratch, rows, c, c2);
+  return scratch;
+}
+
+/**
+ * dW `[kh, kw, Cin/G, Cout]` of y = conv(x, W), from x and dY. The kernels
+ * take 4 inputs × 8 outputs a tile, within a group: each group's channels
+ * are padded to that (zeros) around the call where they are not.
+ */
+export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo, dy: TensorInfo,
+  filterShape: [number, number, number, number], g: Geometry, groups = 1): TensorInfo {
+  const [n, h, w] = x.shape;
+  const [kh, kw, gin, cout] = filterShape;
+  if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.filterGrad)) return winogradFilterGrad(simd, backend, x, dy, filterShape, g);
+  const gout = cout / groups;
+  const gin4 = Math.ceil(gin / 4) * 4, gout8 = Math.ceil(gout / 8) * 8;
+  const cin4 = groups * gin4, cout8 = groups * gout8;
+  const [dw] = storage(backend, 'wasm').alloc([filterShape]).infos;
+  const pixels = n * g.outH * g.outW;
+  const exact = gin4 === gin && gout8 === gout;
+  const bytes = exact ? [] : [n * h * w * cin4 * 4, pixels * cout8 * 4, kh * kw * gin4 * cout8 * 4];
+  withScratch(simd, bytes, (xs, dys, dws) => {
+    // Rows of one group's channels: a pixel's G groups are consecutive runs.
+    const xp = padded(simd, simd.ptr(x), n * h * w * groups, gin, gin4, xs);
+    const dyp = padded(simd, simd.ptr(dy), pixels * groups, gout, gout8, dys);
+    const out = exact ? simd.ptr(dw) : dws;
+    const geo = geometryInts([n, h, w, cin4], cout8, g, groups);
+    if (groups > 1) {
+      simd.withInts(geo, (p) => simd.k.convFilterGrad(xp, dyp, out, p));
+    } else {
+      // Chunks of output pixels whose dY panels fit in ~256 KB of L2.
+      const chunk = Math.max(128, Math.min(2048, Math.floor(65536 / cout8)));
+      withScratch(simd, [chunk * (cout8 + 4) * 4], (scratch) => {
+        simd.withInts([...geo, chunk], (p) => simd.k.convFilterGradPacked(xp, dyp, out, p, scratch));
+      });
+    }
+    if (!exact) unpadFilter(simd, dws, simd.ptr(dw), kh * kw, gin, gin4, groups, gout, gout8);
+  });
+  return dw;
+}
+
+/** `[taps, gin4, G·gout8]` → `[taps, gin, G·gout]`: per tap, gin·G rows of gout floats out of rows of gout8. */
+function unpadFilter(simd: Simd, src: number, dst: number, taps: number, gin: number, gin4: number, groups: number, gout: number, gout8: number): void {
+  for (let t = 0; t < taps; t++) {
+    simd.k.copyRuns(src + t * gin4 * groups * gout8 * 4, dst + t * gin * groups * gout * 4, gin * groups, gout, gout8, gout);
+  }
+}
+
+/**
+ * `conv2DGemm` in front of wasm's Conv2D; XNNPACK's stays the fallback
+ * (NCHW, more than one thread, no SIMD module). None on other backends.
+ */
+export function convGemmConfigs(backendName: string): tf.KernelConfig[] {
+  const xnnpack = backendName === 'wasm' ? tf.getKernel('Conv2D', 'wasm') : undefined;
+  if (!xnnpack) return [];
+  return [{
+    kernelName: 'Conv2D', backendName, setupFunc: xnnpack.setupFunc, disposeFunc: xnnpack.disposeFunc,
+    kernelFunc: (args) => {
+      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+      const a = args.attrs as unknown as tf.Conv2DAttrs;
+      const backend = args.backend as Backend;
+      const simd = convGemmFor(backend);
+      if (!simd || (a.dataFormat && a.dataFormat !== 'NHWC')) return xnnpack.kernelFunc(args);
+      const g = geometry(x.shape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false);
+      return conv2DGemm(simd, backend, x, filter, g);
+    },
+  }];
+}

@@ -1,0 +1,46 @@
+/**
+ * Every `GHOSTDET_*` environment switch, declared once: its meaning, its
+ * values and its default. Code reads a switch through `flag(name)` and
+ * nowhere else; `--help` and docs/backends.md list this table.
+ *
+ * Values are read from the environment at each call rather than cached
+ * (tfjs's `env().registerFlag` caches its first read): tests flip a switch
+ * around one call, and worker threads inherit the environment they were
+ * started with. In a browser there is no environment and every switch is
+ * at its default.
+ */
+
+export interface FlagSpec {
+  /** What it does, one line, for `--help` and the docs. */
+  help: string;
+  /** The values it takes, as shown to a user. */
+  values: string;
+  /** Who reads it: every command, or only the tests/benchmarks. */
+  scope: 'run' | 'test';
+}
+
+export const FLAGS = {
+  GHOSTDET_THREADS: { help: 'XNNPACK threads on wasm (train shares them over its replicas)', values: 'a whole number ≥ 1; default: every core', scope: 'run' },
+  GHOSTDET_SIMD: { help: 'our SIMD WebAssembly kernels on wasm; 0 runs their JS loops', values: '0 | 1 (default 1)', scope: 'run' },
+  GHOSTDET_RELAXED_SIMD: { help: 'the relaxed-SIMD (fused multiply-add) build of those kernels; 0 keeps the plain one', values: '0 | 1 (default 1)', scope: 'run' },
+  GHOSTDET_CONV_GEMM: { help: 'our conv GEMMs on wasm: 0 off, 1 on at any thread count', values: '0 | 1 (default: on at one XNNPACK thread)', scope: 'run' },
+  GHOSTDET_WINOGRAD: { help: "Winograd F(2×2, 3×3) for the conv GEMMs' 3×3 stride-1 convs; 0 off", values: '0 | 1 (default 1)', scope: 'run' },
+  GHOSTDET_TAPE_CLONES: { help: "tfjs's own tape saves (an Identity clone per saved tensor); 1 restores them", values: '0 | 1 (default 0)', scope: 'run' },
+  GHOSTDET_CHROMIUM: { help: 'the Chromium binary the browser test and bench:browser drive', values: 'a path; default: chromium on PATH', scope: 'test' },
+  GHOSTDET_SHARED: { help: 'the folder of large reference fixtures (backbone parity weights, checkpoints, coco128)', values: 'a path; default: ../shared beside the repository', scope: 'test' },
+  GHOSTDET_TEST_BACKEND: { help: 'the backend the tests start on', values: 'wasm | cpu (default wasm)', scope: 'test' },
+} as const satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+
+/** The switch's value, or undefined where it is unset or empty (or there is no environment). */
+export function flag(name: FlagName): string | undefined {
+  if (typeof process === 'undefined' || !process.env) return undefined;
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The switches every command reads, as `--help` lines. */
+export function flagsHelp(): string {
+  return Object.entries(FLAGS).filter(([, f]) => f.scope === 'run').map(([name, f]) => `  ${name}: ${f.help} (${f.values})`).join('\n');
+}
