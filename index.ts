@@ -22,8 +22,8 @@ export type { Backbone, BackboneOptions, FeatureSpec } from './backbones/backbon
 export { Module, Layer } from './nn/module';
 export { foldBatchNorm } from './nn/fold_bn';
 export { countMacs } from './nn/macs';
-export { CocoEval } from './eval/cocoeval';
-export { cocoEvaluate, cocoEvaluateFiles } from './eval/coco_evaluate';
+export { CocoEval } from './eval/coco_eval';
+export { cocoEvaluate, cocoEvaluateFiles } from './eval/coco_result';
 
 /** Selects a backend by name (`auto`, `tensorflow`, `wasm`, `cpu`). */
 export function setBackend(name: BackendName = 'auto'): Promise<BackendInfo> {

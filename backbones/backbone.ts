@@ -1,5 +1,5 @@
 /**
- * The backbone contract (DESIGN.md): a backbone declares the feature maps it
+ * The backbone contract (docs/ARCHITECTURE.md, "Where a backbone plugs in"): a backbone declares the feature maps it
  * gives (`outputs`: name, stride, channels) and `forward` returns exactly those,
  * NHWC, in the same order. Necks read the specs; nobody copies channel lists.
  *

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Rng } from '../util/rng';
-import { cocoEvaluateFiles } from '../eval/coco_evaluate';
+import { cocoEvaluateFiles } from '../eval/coco_result';
 import { writeResults } from './report';
 
 const COCO_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32, 33, 34,

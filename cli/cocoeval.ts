@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../util/atomic_write';
-import { cocoEvaluateFiles } from '../eval/coco_evaluate';
+import { cocoEvaluateFiles } from '../eval/coco_result';
 import { perCategoryTable } from '../eval/coco_summary';
 
 export interface CocoevalArgs { gt: string; dt: string; useCats: boolean; json?: string }

@@ -4,7 +4,7 @@ import { loadConfig } from '../configs/schema';
 import { readCheckpoint, restoreCheckpoint } from '../train/checkpoint';
 import { buildDetectorFor } from '../detectors/build';
 import { dataPaths, loadSplit, valLoader, transformOf } from '../data/from_config';
-import { evaluateModel } from '../eval/evaluate';
+import { evaluateModel } from '../eval/evaluate_model';
 import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
 import { writeFileAtomic } from '../util/atomic_write';

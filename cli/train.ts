@@ -8,7 +8,7 @@ import * as path from 'path';
 import { configTable, loadConfig } from '../configs/schema';
 import { newestCheckpoint } from '../train/checkpoint';
 import { prepareTraining, writeCurve } from '../train/run';
-import { evaluateModel } from '../eval/evaluate';
+import { evaluateModel } from '../eval/evaluate_model';
 import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
 import { setupBackend } from './setup_backend';

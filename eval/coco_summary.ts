@@ -1,5 +1,5 @@
 /** pycocotools' printed summary, character for character. */
-import type { CocoEval } from './cocoeval';
+import type { CocoEval } from './coco_eval';
 
 /**
  * Python's '{:0.3f}': like toFixed(3) except exact binary ties (x = j/16, j odd),

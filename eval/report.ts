@@ -4,7 +4,7 @@ import { tf } from '../engine/tf';
 import { writeFileAtomic } from '../util/atomic_write';
 import type { Detector } from '../detectors/detector';
 import { countMacs } from '../nn/macs';
-import { STAT_LABELS } from './cocoeval';
+import { STAT_LABELS } from './coco_eval';
 import type { FpsResult } from './fps';
 
 export interface Report {

@@ -1,6 +1,6 @@
 /** Evaluation every N epochs (and at the end): COCO stats on the val split, logged; tracks the best mAP. */
 import type { DataLoader } from '../data/loader';
-import { evaluateModel } from '../eval/evaluate';
+import { evaluateModel } from '../eval/evaluate_model';
 import type { Hook, TrainContext } from './hooks';
 import type { JsonLogHook } from './log_hook';
 import type { Ema } from './ema';

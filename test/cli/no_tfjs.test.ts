@@ -33,7 +33,7 @@ describe('commands that load no TensorFlow.js', function () {
   it('cocoeval', () => {
     const c = fixture('fixtures/cocoeval/crowd')!;
     const mods = loaded(['cocoeval', '--gt', path.join(c, 'gt.json'), '--dt', path.join(c, 'dt.json')]);
-    assert.ok(mods.some((m) => m.includes(`${path.sep}eval${path.sep}cocoeval.js`)), 'the evaluator itself was loaded');
+    assert.ok(mods.some((m) => m.includes(`${path.sep}eval${path.sep}coco_eval.js`)), 'the evaluator itself was loaded');
     assert.deepEqual(mods.filter((m) => m.includes('@tensorflow')), []);
   });
 

@@ -1,10 +1,10 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { cocoEvaluate, cocoEvaluateFiles } from '../../eval/coco_evaluate';
+import { cocoEvaluate, cocoEvaluateFiles } from '../../eval/coco_result';
 import { loadGroundTruth, loadResults } from '../../eval/coco_data';
 import { CocoFormatError } from '../../data/coco_json';
-import { linspace } from '../../eval/cocoeval';
+import { linspace } from '../../eval/coco_eval';
 import { pyFixed3 } from '../../eval/coco_summary';
 import { fixture } from '../helpers';
 

@@ -1,7 +1,7 @@
 /** One call from files (or parsed JSON) to stats: what `ghostdet cocoeval`, `ghostdet eval` and the trainer use. */
 import { loadGroundTruth, loadResults, GroundTruth } from './coco_data';
 import { readJson } from '../data/coco_json';
-import { CocoEval } from './cocoeval';
+import { CocoEval } from './coco_eval';
 import { summaryLines } from './coco_summary';
 
 export interface CocoResult {

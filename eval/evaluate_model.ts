@@ -8,7 +8,7 @@ import type { Detector, Detection } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import type { LabelMap } from '../data/coco';
 import { readJson } from '../data/coco_json';
-import { cocoEvaluate, CocoResult } from './coco_evaluate';
+import { cocoEvaluate, CocoResult } from './coco_result';
 
 export interface CocoDetection { image_id: number; category_id: number; bbox: [number, number, number, number]; score: number }
 
