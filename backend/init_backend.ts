@@ -12,18 +12,21 @@ import { installTapeSaves } from '../engine/tape_saves';
 import type { BackendName } from './backend_name';
 import { registerAllKernels } from '../kernels/register_all_kernels';
 import { registerThreadedWasm } from './wasm_threads';
+import { describeAdapter, findGpuAdapter, GpuAdapter, loadTfjsWebGpu, vulkanDriverDeclared } from './webgpu';
 import { flag } from '../util/flags';
 
 export type { BackendName } from './backend_name';
 
 /** What `initBackend` ended up with, for the one line every command prints. */
 export interface BackendInfo {
-  /** tfjs backend name: `tensorflow`, `wasm` or `cpu`. */
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** tfjs backend name. */
+  name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   /** Package that provides it. */
   pkg: string;
   /** Only for `tensorflow`: whether libtensorflow sees a GPU. */
   gpu?: boolean;
+  /** webgpu only: the adapter. */
+  adapter?: GpuAdapter;
   /** wasm only: SIMD and thread count. */
   simd?: boolean;
   threads?: number;
@@ -112,9 +115,21 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
   return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
 }
 
+/** Starts tfjs's webgpu backend on Dawn; a software adapter only when asked for by name. */
+async function useWebGpu(byName: boolean): Promise<GpuAdapter> {
+  if (!byName && !vulkanDriverDeclared()) throw new Error('no Vulkan driver declared (no ICD json, VK_ICD_FILENAMES unset)');
+  const adapter = await findGpuAdapter();
+  if (adapter.software && !byName) throw new Error(`only a software adapter (${describeAdapter(adapter)}); --backend webgpu uses it`);
+  loadTfjsWebGpu();
+  registerAllKernels('webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
+  await tf.ready();
+  return adapter;
+}
+
 /**
  * Selects and initialises a backend.
- * @param want `auto` tries tensorflow → wasm → cpu; any other name forces it and
+ * @param want `auto` tries tensorflow → webgpu (a hardware adapter) → wasm → cpu; any other name forces it and
  *   throws a message saying why when it is unavailable.
  * @param threads XNNPACK threads on wasm (default `defaultThreads()`); 1 keeps
  *   the single-threaded build (data-parallel replicas get their share of the cores).
@@ -132,6 +147,16 @@ export async function initBackend(want: BackendName = 'auto', threads = defaultT
       return current;
     } catch (e) {
       if (want === 'tensorflow') throw new Error(`backend "tensorflow" is unavailable: ${errorText(e)}`);
+    }
+  }
+  if (want === 'auto' || want === 'webgpu') {
+    try {
+      const adapter = await useWebGpu(want === 'webgpu');
+      current = { name: 'webgpu', pkg: '@tensorflow/tfjs-backend-webgpu', adapter, skipped };
+      return current;
+    } catch (e) {
+      if (want === 'webgpu') throw new Error(`backend "webgpu" is unavailable: ${errorText(e)}`);
+      skipped.push(`webgpu: ${errorText(e)}`);
     }
   }
   if (want === 'auto' || want === 'wasm') {
@@ -160,6 +185,7 @@ export function backendInfo(): BackendInfo {
 export function describeBackend(info: BackendInfo): string {
   let s = `backend: ${info.name} (${info.pkg})`;
   if (info.name === 'tensorflow') s += info.gpu ? ', GPU visible' : ', no GPU visible: running on CPU';
+  if (info.name === 'webgpu' && info.adapter) s += `, adapter: ${describeAdapter(info.adapter)}`;
   if (info.name === 'wasm') s += `, simd ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
   s += `; node ${process.version}, ${os.cpus().length} cores`;
   if (info.skipped.some((m) => m.startsWith('@tensorflow/tfjs-node')) && info.name !== 'tensorflow') s += ' [tensorflow not installed: see docs/backends.md "GPU"]';

@@ -32,7 +32,8 @@ export async function runTrain(a: TrainArgs): Promise<void> {
   // Data-parallel replicas share the cores: each gets its part as XNNPACK threads
   // (replicas also run the JS kernels in parallel, which threads cannot).
   const info = await setupBackend(a.backend, Math.max(1, Math.floor(defaultThreads() / Math.max(1, config.train.workers))));
-  if (info.name !== 'tensorflow') console.error(`note: training on ${info.name} is slow; for GPU training see docs/backends.md, section "GPU"`);
+  const onCpu = info.name === 'wasm' || info.name === 'cpu' || info.adapter?.software;
+  if (onCpu) console.error(`note: training on ${info.name}${info.adapter?.software ? ' with a software adapter' : ''} is slow; for GPU training see docs/backends.md, section "GPU"`);
   const workDir = path.resolve(a.workDir ?? path.join('work_dirs', path.basename(configFile, '.json')));
   console.error(`config ${configFile}${mainJob ? ' (the main job: no -c given)' : ''}; work dir ${workDir}`);
   console.error(configTable(config));

@@ -72,7 +72,9 @@ export class Trainer {
     let dp: DataParallel | undefined;
     try {
       const workers = this.o.workers ?? 1;
-      if (workers > 1 && this.o.modelConfig && backendInfo().name !== 'tensorflow') dp = await DataParallel.start(workers, backendInfo().name, this.o.modelConfig);
+      // Replicas share out the CPU cores; a GPU backend runs one replica on its device.
+      const cpuBackend = ['wasm', 'cpu'].includes(backendInfo().name);
+      if (workers > 1 && this.o.modelConfig && cpuBackend) dp = await DataParallel.start(workers, backendInfo().name, this.o.modelConfig);
       for (const h of hooks) await h.beforeTrain?.(c);
       model.train();
       while (c.epoch < this.o.epochs && !c.stopRequested) {

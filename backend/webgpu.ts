@@ -1,0 +1,99 @@
+/**
+ * WebGPU under Node: Dawn's binding (the `webgpu` package, its native binary
+ * inside the package) provides `navigator.gpu`, and tfjs's webgpu backend
+ * runs on it. Dawn reaches the GPU through Vulkan on Linux (Metal on macOS,
+ * D3D12 on Windows), so no CUDA toolkit is involved.
+ */
+import * as fs from 'fs';
+
+/** The adapter a webgpu backend runs on, for the backend line. */
+export interface GpuAdapter {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A CPU implementation (SwiftShader, llvmpipe, WARP): used only when asked for by name. */
+  software: boolean;
+}
+
+interface AdapterLike {
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike { requestAdapter(o?: { powerPreference?: string }): Promise<AdapterLike | null> }
+interface WebGpuModule { create(flags: string[]): GpuLike; globals: Record<string, unknown> }
+
+/** Debian's Chromium ships SwiftShader's Vulkan driver here: a software GPU for tests. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+// `webgpu` is an ES module; TypeScript's CommonJS output would turn `import()`
+// into `require()`, which Node 20 cannot use on an ES module.
+const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+
+function navigatorGpu(): GpuLike | undefined {
+  return (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+}
+
+/** Puts Dawn's `navigator.gpu` and the WebGPU constants on the global object (once). */
+async function installDawn(): Promise<GpuLike> {
+  const present = navigatorGpu();
+  if (present) return present;
+  const { create, globals } = (await importEsm('webgpu')) as WebGpuModule;
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  return gpu;
+}
+
+function noAdapterMessage(): string {
+  const icd = process.env.VK_ICD_FILENAMES;
+  const software = fs.existsSync(SWIFTSHADER_ICD)
+    ? `set VK_ICD_FILENAMES=${SWIFTSHADER_ICD}`
+    : `install Debian's chromium and set VK_ICD_FILENAMES=${SWIFTSHADER_ICD}`;
+  return 'WebGPU found no adapter. Dawn needs a Vulkan loader (Debian: apt-get install libvulkan1) and a Vulkan driver: ' +
+    "your GPU vendor's (check with vulkaninfo), or an ICD json named by VK_ICD_FILENAMES" +
+    `${icd ? ` (now ${icd})` : ''}. For SwiftShader's software GPU (slow; for tests), ${software}.`;
+}
+
+/**
+ * Whether a Vulkan driver could be there (Linux): `auto` probes WebGPU only
+ * then, since Dawn prints a warning on every start where there is none.
+ */
+export function vulkanDriverDeclared(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return true;
+  return ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d']
+    .some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.endsWith('.json')));
+}
+
+/** The adapter Dawn offers, or throws a message that says what is missing. */
+export async function findGpuAdapter(): Promise<GpuAdapter> {
+  let gpu: GpuLike;
+  try {
+    gpu = await installDawn();
+  } catch (e) {
+    throw new Error(`the webgpu package does not load (${(e as Error).message.split('\n')[0]}); reinstall with npm ci`);
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(noAdapterMessage());
+  const i = adapter.info ?? {};
+  const text = `${i.vendor ?? ''} ${i.architecture ?? ''} ${i.description ?? ''}`;
+  return {
+    vendor: i.vendor || 'unknown vendor',
+    architecture: i.architecture || 'unknown architecture',
+    description: i.description || i.device || '',
+    software: Boolean(i.isFallbackAdapter ?? adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|warp|software/i.test(text),
+  };
+}
+
+/** Loads tfjs's webgpu backend (it registers itself only where `navigator.gpu` exists, so after `findGpuAdapter`). */
+export function loadTfjsWebGpu(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-backend-webgpu');
+}
+
+/** `vendor architecture (description)`, with the software mark. */
+export function describeAdapter(a: GpuAdapter): string {
+  return `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.software ? ', software adapter: no GPU' : ''}`;
+}
