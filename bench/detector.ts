@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       seedInit(0);
       const model = buildDetector({ ...DEFAULTS.model, backbone: { name } });
       const cost = modelCost(model, size, size);
-      const fps = measureFps(model, size, size, iters, 1);
+      const fps = await measureFps(model, size, size, iters, 1);
       const row = { backbone: name, inputSize: size, params: cost.params, macs: cost.macs, forwardFps: fps.forwardFps, inferenceFps: fps.inferenceFps };
       console.log(JSON.stringify(row));
       rows.push(row);
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
         opt.dispose();
       }
       model.eval();
-      const fps = measureFps(model, size, size, iters * 2, 2);
+      const fps = await measureFps(model, size, size, iters * 2, 2);
       Object.assign(row, { forwardFps: fps.forwardFps, inferenceFps: fps.inferenceFps });
       console.log(JSON.stringify(row));
       heads.push(row);

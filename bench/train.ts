@@ -84,12 +84,12 @@ async function runLayout(layout: Layout): Promise<void> {
     const batch = randomBatch(batchSize, h, w);
     const inputSize = `${w}x${h}`;
     const lossFn = (): Record<string, tf.Scalar> => model.loss(model.forward(tf.tensor4d(batch.images, batch.shape)), batch.targets);
-    const apply = (g: Gradients): void => {
-      applyGrads(vars, g.grads, g.losses.loss, opt, config.train.gradClip);
+    const apply = async (g: Gradients): Promise<void> => {
+      await applyGrads(vars, g.grads, g.losses.loss, opt, config.train.gradClip);
     };
     const ms = dp
       ? await medianMs(async () => apply(await dp.grads(model, vars, batch)), runs)
-      : await medianMs(() => apply(computeGrads(lossFn, vars)), runs);
+      : await medianMs(async () => apply(await computeGrads(lossFn, vars)), runs);
     const replicas = dp?.replicas ?? 1;
     emit({ kind: 'step', replicas, threadsPerReplica: info.threads ?? 1, batchSize, inputSize, stepMs: +ms.toFixed(1), imagesPerSecond: +((batchSize * 1000) / ms).toFixed(2), backend: info });
     if (!layout.profile) continue;
@@ -97,13 +97,13 @@ async function runLayout(layout: Layout): Promise<void> {
     let gradsMs = 0, optMs = 0;
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
-      const g = computeGrads(lossFn, vars);
+      const g = await computeGrads(lossFn, vars);
       const t1 = process.hrtime.bigint();
-      apply(g);
+      await apply(g);
       gradsMs += Number(t1 - t0) / 1e6 / runs;
       optMs += Number(process.hrtime.bigint() - t1) / 1e6 / runs;
     }
-    const kernels = await topKernels(() => apply(computeGrads(lossFn, vars)));
+    const kernels = await topKernels(async () => apply(await computeGrads(lossFn, vars)));
     emit({
       kind: 'profile', inputSize, replicas: 1, threadsPerReplica: info.threads ?? 1,
       wallMs: { forwardAndLoss: +forwardMs.toFixed(1), backward: +Math.max(0, gradsMs - forwardMs).toFixed(1), optimizer: +optMs.toFixed(1) },

@@ -18,6 +18,6 @@ export async function runBench(a: BenchArgs): Promise<void> {
   const [h, w] = t.resize.mode === 'square' ? [t.resize.size, t.resize.size] : [t.resize.scale[1], t.resize.scale[0]];
   const H = Math.ceil(h / div) * div, W = Math.ceil(w / div) * div;
   const cost = modelCost(model, H, W);
-  const fps = measureFps(model, H, W, a.iters);
+  const fps = await measureFps(model, H, W, a.iters);
   console.log(JSON.stringify({ backend: info.name, backbone: config.model.backbone.name, params: cost.params, macs: cost.macs, ...fps }));
 }

@@ -36,7 +36,7 @@ export async function runEval(a: EvalArgs): Promise<void> {
   const div = config.data.sizeDivisor;
   const H = Math.ceil(h / div) * div, W = Math.ceil(w / div) * div;
   const cost = modelCost(model, H, W);
-  const fps = measureFps(model, H, W, config.eval.fpsIters);
+  const fps = await measureFps(model, H, W, config.eval.fpsIters);
   const files = writeReport(outDir, {
     mAP: ev.stats[0], fps: fps.inferenceFps, stats: ev.stats, perCategoryAP: ev.perCategoryAP, backend: info.name,
     params: cost.params, macs: cost.macs, inputSize: [H, W], config, fpsDetail: fps, checkpoint: path.resolve(a.checkpoint),

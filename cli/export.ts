@@ -42,7 +42,7 @@ export async function runExport(a: ExportArgs): Promise<void> {
   restoreCheckpoint(ck, model, undefined, a.checkpoint);
   const folded = foldBatchNorms(model);
   fs.mkdirSync(a.out, { recursive: true });
-  const weights = serializeSafetensors(moduleStateDict(model), { ghostdet_export: 'bn-folded' });
+  const weights = serializeSafetensors(await moduleStateDict(model), { ghostdet_export: 'bn-folded' });
   writeFileAtomic(path.join(a.out, 'weights.safetensors'), weights);
   const meta: ExportMeta = {
     format: 'ghostdet-web-1', config, model: modelConfig, transform: transformOf(config.data), labels, weights: 'weights.safetensors',

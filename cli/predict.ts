@@ -29,7 +29,7 @@ export async function runPredict(a: PredictArgs): Promise<void> {
   fs.mkdirSync(a.out, { recursive: true });
   for (const file of a.images) {
     const img = readImage(file);
-    const dets = detectImage(model, img, transformOf(config.data));
+    const dets = await detectImage(model, img, transformOf(config.data));
     const kept = dets.filter((d) => d.score >= a.score);
     const href = `data:image/png;base64,${encodePng(img).toString('base64')}`;
     const w = img.width, h = img.height;

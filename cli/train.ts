@@ -56,7 +56,7 @@ export async function runTrain(a: TrainArgs): Promise<void> {
   const size = config.data.resize.mode === 'square' ? [config.data.resize.size, config.data.resize.size] : [config.data.resize.scale[1], config.data.resize.scale[0]];
   const [h, w] = size.map((s) => Math.ceil(s / config.data.sizeDivisor) * config.data.sizeDivisor);
   const cost = modelCost(run.model, h, w);
-  const fps = measureFps(run.model, h, w, config.eval.fpsIters);
+  const fps = await measureFps(run.model, h, w, config.eval.fpsIters);
   const report = {
     mAP: ev.stats[0], fps: fps.inferenceFps, stats: ev.stats, perCategoryAP: ev.perCategoryAP, backend: info.name,
     params: cost.params, macs: cost.macs, inputSize: [h, w] as [number, number], config, fpsDetail: fps,

@@ -7,9 +7,15 @@
 import { tf } from '../engine/tf';
 import type { RgbImage } from '../data/image';
 import { transformImage, TransformOptions } from '../data/transforms';
-import type { Detection, Detector } from './detector';
+import { Detection, Detector, headTensors } from './detector';
 
-export function detectImage(model: Detector, img: RgbImage, transform: TransformOptions): Detection[] {
+export async function detectImage(model: Detector, img: RgbImage, transform: TransformOptions): Promise<Detection[]> {
   const t = transformImage(img, { id: 0, boxes: new Float32Array(0), ignore: new Float32Array(0) }, transform, false);
-  return tf.tidy(() => model.predict(model.forward(tf.tensor4d(t.data, [1, t.padHeight, t.padWidth, 3])), [t.meta])[0] as unknown as tf.TensorContainer) as unknown as Detection[];
+  const x = tf.tensor4d(t.data, [1, t.padHeight, t.padWidth, 3]);
+  const out = model.forward(x);
+  try {
+    return (await model.predict(out, [t.meta]))[0];
+  } finally {
+    tf.dispose([x, ...headTensors(out)]);
+  }
 }

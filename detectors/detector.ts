@@ -88,6 +88,29 @@ export abstract class Detector<O extends HeadMaps = HeadMaps, H extends HeadModu
   }
   /** Named scalar losses of a batch; their sum is minimised. */
   abstract loss(out: O, targets: Target[]): Record<string, tf.Scalar>;
-  /** Decode + NMS per image, boxes in original image pixels via `metas`. */
-  abstract predict(out: O, metas: ImageMeta[]): Detection[][];
+  /**
+   * Reads, before the taped step, whatever `loss` needs from the device
+   * (asynchronously). Nothing for RetinaNet, whose assignment sees anchors
+   * and ground truth only; YOLOX's SimOTA reads its predictions here on a
+   * GPU backend.
+   */
+  async prepareLoss(_images: tf.Tensor4D, _targets: Target[]): Promise<void> {
+    return undefined;
+  }
+  /**
+   * Decode + NMS per image, boxes in original image pixels via `metas`. The
+   * maps are read asynchronously (a GPU backend may not read synchronously);
+   * `out` stays the caller's to dispose.
+   */
+  abstract predict(out: O, metas: ImageMeta[]): Promise<Detection[][]>;
+}
+
+/** The values of several tensors, read asynchronously and in parallel. */
+export function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
+}
+
+/** Every tensor of a detector's head output (to dispose it). */
+export function headTensors(out: HeadMaps): tf.Tensor[] {
+  return Object.values(out).flat();
 }

@@ -7,7 +7,7 @@
  */
 import { tf } from '../engine/tf';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
-import { Detection, Detector, DetectorParts, LevelPriors } from './detector';
+import { Detection, Detector, DetectorParts, LevelPriors, readAll } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';
 import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
@@ -106,14 +106,15 @@ export class RetinaNet extends Detector<HeadOutput, RetinaHead> {
     });
   }
 
-  /** Decode + NMS per image; boxes in original image pixels via `metas`. */
-  predict(out: HeadOutput, metas: ImageMeta[]): Detection[][] {
+  /** Decode + NMS per image; boxes in original image pixels via `metas`. Reads the maps asynchronously; `out` stays the caller's. */
+  async predict(out: HeadOutput, metas: ImageMeta[]): Promise<Detection[][]> {
     const o = this.p.test ?? {};
     const thr = o.scoreThr ?? 0.05, nmsPre = o.nmsPre ?? 1000, iouThr = o.iouThr ?? 0.5, maxPer = o.maxPerImage ?? 100;
     const anchors = this.anchors(out);
     const K = this.numClasses;
-    const levelScores = out.cls.map((c) => tf.tidy(() => tf.sigmoid(c)).dataSync() as Float32Array);
-    const levelDeltas = out.reg.map((r) => r.dataSync() as Float32Array);
+    const sig = out.cls.map((c) => tf.sigmoid(c));
+    const [levelScores, levelDeltas] = await Promise.all([readAll(sig), readAll(out.reg)]);
+    tf.dispose(sig);
     return metas.map((meta, b) => {
       const boxes: number[] = [], scores: number[] = [], labels: number[] = [];
       let anchorOff = 0;

@@ -19,7 +19,9 @@ import { bceWithLogitsSum, iouLossSum } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
-import { Detection, Detector, DetectorParts, LevelPriors } from './detector';
+import { Detection, Detector, DetectorParts, headTensors, LevelPriors, readAll } from './detector';
+import { readsOnHost } from '../engine/kernel_storage';
+import { withFrozenStatistics } from '../nn/batchnorm';
 
 export interface YoloxLossOptions {
   /** Weight of the IoU loss (mmdetection 5.0). */
@@ -146,6 +148,30 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
     return t;
   }
 
+  /** SimOTA's targets for the next `loss` of these `targets`, made by `prepareLoss`. */
+  private prepared?: { targets: Target[]; t: YoloxTargets };
+
+  /**
+   * On a backend that cannot read synchronously, assigns from a forward pass
+   * of the same batch before the taped one: the same weights and batch
+   * statistics give the same predictions the taped pass will (mmdetection
+   * assigns from detached predictions too), read asynchronously. Running
+   * statistics are left alone so they update once per step. On wasm, cpu and
+   * tensorflow `loss` reads its own predictions instead (no second pass).
+   */
+  override async prepareLoss(images: tf.Tensor4D, targets: Target[]): Promise<void> {
+    this.prepared = undefined;
+    if (readsOnHost()) return;
+    const out = withFrozenStatistics(() => this.forward(images));
+    const K = this.numClasses;
+    const points = this.priors(out).all;
+    const flat = [this.flatten(out.cls, K), this.flatten(out.reg, 4), this.flatten(out.obj, 1)];
+    tf.dispose(headTensors(out));
+    const [cls, reg, obj] = await readAll(flat);
+    tf.dispose(flat);
+    this.prepared = { targets, t: this.buildTargets(points, cls, reg, obj, targets) };
+  }
+
   loss(out: YoloxOutput, targets: Target[]): Record<string, tf.Scalar> {
     const pr = this.priors(out);
     const B = targets.length, n = pr.all.length / 4, K = this.numClasses;
@@ -153,7 +179,8 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
     // One tidy: intermediates the tape saved for backward must not be disposed by hand.
     return tf.tidy(() => {
       const cls = this.flatten(out.cls, K), reg = this.flatten(out.reg, 4), obj = this.flatten(out.obj, 1);
-      const t = this.buildTargets(pr.all, cls.dataSync(), reg.dataSync(), obj.dataSync(), targets);
+      const t = this.prepared?.targets === targets ? this.prepared.t : this.buildTargets(pr.all, cls.dataSync(), reg.dataSync(), obj.dataSync(), targets);
+      this.prepared = undefined;
       const avg = Math.max(t.numPos, 1);
       const pos = tf.tensor2d(t.pos, [B, n]);
       const losses: Record<string, tf.Scalar> = {};
@@ -172,18 +199,15 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
     });
   }
 
-  predict(out: YoloxOutput, metas: ImageMeta[]): Detection[][] {
+  /** Decode + NMS per image; boxes in original image pixels via `metas`. Reads the maps asynchronously; `out` stays the caller's. */
+  async predict(out: YoloxOutput, metas: ImageMeta[]): Promise<Detection[][]> {
     const o = this.p.test ?? {};
     const thr = o.scoreThr ?? 0.01, iouThr = o.iouThr ?? 0.65, maxPer = o.maxPerImage ?? 100;
     const pr = this.priors(out);
     const n = pr.all.length / 4, K = this.numClasses;
-    const flat = (maps: tf.Tensor4D[], c: number): Float32Array => {
-      const t = this.flatten(maps, c);
-      const d = t.dataSync() as Float32Array;
-      t.dispose();
-      return d;
-    };
-    const cls = flat(out.cls, K), reg = flat(out.reg, 4), obj = flat(out.obj, 1);
+    const flat = [this.flatten(out.cls, K), this.flatten(out.reg, 4), this.flatten(out.obj, 1)];
+    const [cls, reg, obj] = await readAll(flat);
+    tf.dispose(flat);
     return metas.map((meta, b) => {
       const boxes: number[] = [], scores: number[] = [], labels: number[] = [];
       const box = new Float32Array(4);

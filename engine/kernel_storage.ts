@@ -51,6 +51,16 @@ export function storage(backend: Backend, name: 'wasm' | 'cpu'): Storage {
 export const JS_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
 export type JsKernelBackend = (typeof JS_KERNEL_BACKENDS)[number];
 
+/**
+ * Whether the current backend's tensors can be read synchronously at no
+ * cost: host memory (wasm, cpu) or libtensorflow's host copy. A GPU backend
+ * (webgpu, webgl) is read asynchronously, and tfjs-webgpu under Node cannot
+ * read synchronously at all.
+ */
+export function readsOnHost(): boolean {
+  return ['wasm', 'cpu', 'tensorflow'].includes(tf.getBackend());
+}
+
 /** The current backend when our JS kernels run on it, else undefined (callers fall back to composed ops). */
 export function jsKernelBackend(): JsKernelBackend | undefined {
   const name = tf.getBackend();

@@ -4,7 +4,7 @@
  * evaluation hook and the main job.
  */
 import { tf } from '../engine/tf';
-import type { Detector, Detection } from '../detectors/detector';
+import { Detector, Detection, headTensors } from '../detectors/detector';
 import type { DataLoader } from '../data/loader';
 import type { LabelMap } from '../data/coco';
 import { readJson } from '../data/coco_json';
@@ -30,11 +30,14 @@ export async function predictDataset(model: Detector, loader: DataLoader, onBatc
   let done = 0;
   try {
     for await (const batch of loader.stream(0)) {
-      const dets = tf.tidy(() => {
-        const x = tf.tensor4d(batch.images, batch.shape);
-        const out = model.forward(x);
-        return model.predict(out, batch.metas) as unknown as tf.TensorContainer;
-      }) as unknown as Detection[][];
+      const x = tf.tensor4d(batch.images, batch.shape);
+      const out = model.forward(x);
+      let dets: Detection[][];
+      try {
+        dets = await model.predict(out, batch.metas);
+      } finally {
+        tf.dispose([x, ...headTensors(out)]);
+      }
       dets.forEach((d, i) => results.push(...toCocoResults(batch.metas[i].id, d, loader.dataset.labels)));
       onBatch?.(++done, loader.length);
     }

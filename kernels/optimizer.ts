@@ -125,13 +125,38 @@ export function optimizerKernelsHere(): boolean {
   return runsHere(ADAMW_UPDATE);
 }
 
-/** Σ x² over every element of every tensor, as one kernel call where it can (float64 accumulation). */
-export function sumOfSquares(ts: tf.Tensor[]): number {
-  if (!ts.length) return 0;
-  if (!optimizerKernelsHere()) return tf.tidy(() => tf.addN(ts.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+/**
+ * Σ of same-shaped tensors, at most 4 inputs a kernel: WebGPU binds each
+ * input as a storage buffer, and a shader may have as few as 8 (tfjs-webgpu's
+ * AddN of ~180 gradient norms fails to compile, and with it the whole step).
+ */
+function addMany(ts: tf.Tensor[]): tf.Tensor {
+  let level = ts;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 4) next.push(level.length - i === 1 ? level[i] : tf.addN(level.slice(i, i + 4)));
+    level = next;
+  }
+  return level[0];
+}
+
+/**
+ * Σ x² over every element of every tensor as a float32 scalar tensor: one
+ * kernel call where ours runs (float64 accumulation), composed ops
+ * elsewhere. Nothing is read: the caller reads it with whatever else it
+ * needs from the device, in one asynchronous read.
+ */
+export function sumOfSquaresTensor(ts: tf.Tensor[]): tf.Scalar {
+  if (!ts.length) return tf.scalar(0);
+  if (!optimizerKernelsHere()) return tf.tidy(() => addMany(ts.map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
   const inputs = Object.fromEntries(ts.map((t, i) => [`t${i}`, t]));
-  const r = tf.engine().runKernel(SUM_OF_SQUARES, inputs) as tf.Tensor;
-  const s = r.dataSync()[0];
+  return tf.engine().runKernel(SUM_OF_SQUARES, inputs) as tf.Scalar;
+}
+
+/** Σ x² read back (asynchronously). */
+export async function sumOfSquares(ts: tf.Tensor[]): Promise<number> {
+  const r = sumOfSquaresTensor(ts);
+  const s = (await r.data())[0];
   r.dispose();
   return s;
 }

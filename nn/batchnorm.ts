@@ -9,6 +9,23 @@ import { normAffine } from './norm_affine';
 import { NormAct } from '../kernels/norm';
 import { blendInto } from '../kernels/weighted_sum';
 
+let statisticsFrozen = 0;
+
+/**
+ * Runs `fn` with training-mode BatchNorms normalising by batch statistics as
+ * usual but leaving their running statistics alone: for a second forward
+ * pass of the same batch (YOLOX's assignment pre-pass) that must not count
+ * twice.
+ */
+export function withFrozenStatistics<T>(fn: () => T): T {
+  statisticsFrozen++;
+  try {
+    return fn();
+  } finally {
+    statisticsFrozen--;
+  }
+}
+
 export class BatchNorm2d extends Layer {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
@@ -54,6 +71,7 @@ export class BatchNorm2d extends Layer {
   }
 
   private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, n: number): void {
+    if (statisticsFrozen > 0) return;
     const m = this.momentum;
     const unbiased = n > 1 ? n / (n - 1) : 1;
     tf.tidy(() => {

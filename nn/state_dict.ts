@@ -25,7 +25,7 @@ function toOurs(layout: Layout, shape: number[], data: Float32Array, target: num
 }
 
 /** Our tensor → PyTorch layout `[shape, data]`. */
-export function toTorchLayout(layout: Layout, t: tf.Tensor): { shape: number[]; data: Float32Array } {
+export async function toTorchLayout(layout: Layout, t: tf.Tensor): Promise<{ shape: number[]; data: Float32Array }> {
   const out = tf.tidy(() => {
     let out: tf.Tensor;
     switch (layout) {
@@ -40,8 +40,8 @@ export function toTorchLayout(layout: Layout, t: tf.Tensor): { shape: number[]; 
     }
     return layout === 'same' ? out.clone() : out;
   });
-  // Read outside tidy: tidy walks every element of a returned typed array.
-  const res = { shape: out.shape, data: out.dataSync() as Float32Array };
+  // Read outside tidy (it walks every element of a returned typed array), asynchronously (a GPU backend may not read synchronously).
+  const res = { shape: out.shape, data: (await out.data()) as Float32Array };
   out.dispose();
   return res;
 }
@@ -119,10 +119,10 @@ export function loadSafetensors(module: Module, file: string, opts: { strict?: b
 }
 
 /** The module's parameters and buffers in PyTorch layout, ready to write. */
-export function moduleStateDict(module: Module): Map<string, RawTensor> {
+export async function moduleStateDict(module: Module): Promise<Map<string, RawTensor>> {
   const out = new Map<string, RawTensor>();
   for (const t of module.namedTensors()) {
-    const { shape, data } = toTorchLayout(t.layout, t.variable);
+    const { shape, data } = await toTorchLayout(t.layout, t.variable);
     out.set(t.name, { dtype: 'F32', shape, data });
   }
   return out;

@@ -37,11 +37,11 @@ export function needFixture(ctx: Mocha.Context, rel: string): string {
 }
 
 /** Runs `fn` with tfjs switched to `backend`, then switches back. */
-export async function onBackend<T>(backend: 'cpu' | 'wasm', fn: () => T): Promise<T> {
+export async function onBackend<T>(backend: 'cpu' | 'wasm', fn: () => T | Promise<T>): Promise<T> {
   const prev = tf.getBackend();
   await tf.setBackend(backend);
   try {
-    return fn();
+    return await fn();
   } finally {
     await tf.setBackend(prev);
   }
@@ -76,11 +76,17 @@ export function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T
     for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k]; else process.env[k] = x;
   };
   put(vars);
+  let result: T;
   try {
-    return fn();
-  } finally {
+    result = fn();
+  } catch (e) {
     put(prev);
+    throw e;
   }
+  // An async fn keeps the variables until it settles.
+  if (result instanceof Promise) return result.finally(() => put(prev)) as T;
+  put(prev);
+  return result;
 }
 
 /** Runs `fn` with our SIMD kernels off (GHOSTDET_SIMD=0): the JS / XNNPACK routes they replace on wasm. */

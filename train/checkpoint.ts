@@ -34,12 +34,12 @@ export interface TrainState {
 const OPT = 'optimizer.';
 const EMA = 'ema.';
 
-export function saveCheckpoint(file: string, model: Module, opt: Optimizer | undefined, state: TrainState, ema?: Ema): void {
-  const tensors = moduleStateDict(model);
+export async function saveCheckpoint(file: string, model: Module, opt: Optimizer | undefined, state: TrainState, ema?: Ema): Promise<void> {
+  const tensors = await moduleStateDict(model);
   if (ema) {
     const layouts = new Map(model.namedTensors().map((t) => [t.name, t.layout]));
     for (const { name, value } of ema.named()) {
-      const { shape, data } = toTorchLayout(layouts.get(name)!, value);
+      const { shape, data } = await toTorchLayout(layouts.get(name)!, value);
       tensors.set(EMA + name, { dtype: 'F32', shape, data });
     }
     state = { ...state, emaSteps: ema.steps };
@@ -50,7 +50,7 @@ export function saveCheckpoint(file: string, model: Module, opt: Optimizer | und
     const s = opt.state(names);
     optMeta = { kind: s.kind, lr: s.lr, step: s.step };
     for (const [k, v] of Object.entries(s.slots)) {
-      tensors.set(OPT + k, { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array });
+      tensors.set(OPT + k, { dtype: 'F32', shape: v.shape, data: (await v.data()) as Float32Array });
     }
   }
   writeSafetensors(file, tensors, { format: 'pt', ghostdet_state: JSON.stringify({ ...state, optimizer: optMeta }) });

@@ -17,9 +17,9 @@ export class CheckpointHook implements Hook {
 
   constructor(private readonly every: number, private readonly evalHook?: EvalHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema) {}
 
-  private save(c: TrainContext, name: string): string {
+  private async save(c: TrainContext, name: string): Promise<string> {
     const file = path.join(c.workDir, name);
-    saveCheckpoint(file, c.model, c.optimizer, { ...c.snapshot(), best: this.evalHook?.best }, this.ema);
+    await saveCheckpoint(file, c.model, c.optimizer, { ...c.snapshot(), best: this.evalHook?.best }, this.ema);
     return file;
   }
 
@@ -32,13 +32,13 @@ export class CheckpointHook implements Hook {
     process.on('SIGINT', this.onSigint);
   }
 
-  afterEpoch(c: TrainContext): void {
-    if (c.epoch % this.every === 0 || c.epoch === c.epochs) this.save(c, 'last.safetensors');
-    if (this.evalHook?.improved) this.print(`new best: ${this.save(c, 'best.safetensors')}`);
+  async afterEpoch(c: TrainContext): Promise<void> {
+    if (c.epoch % this.every === 0 || c.epoch === c.epochs) await this.save(c, 'last.safetensors');
+    if (this.evalHook?.improved) this.print(`new best: ${await this.save(c, 'best.safetensors')}`);
   }
 
-  afterTrain(c: TrainContext, err?: unknown): void {
+  async afterTrain(c: TrainContext, err?: unknown): Promise<void> {
     if (this.onSigint) process.off('SIGINT', this.onSigint);
-    if (c.stopRequested && !(err instanceof NonFiniteLossError)) this.print(`saved ${this.save(c, 'last.safetensors')} (resume with --resume)`);
+    if (c.stopRequested && !(err instanceof NonFiniteLossError)) this.print(`saved ${await this.save(c, 'last.safetensors')} (resume with --resume)`);
   }
 }

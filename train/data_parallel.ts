@@ -109,7 +109,7 @@ export class DataParallel {
       return this.call(this.workers[i], msg, [msg.images.buffer as ArrayBuffer]);
     });
     const own = shares[0];
-    const mine = computeGrads(() => model.loss(model.forward(tf.tensor4d(own.images, own.shape)), own.targets), vars);
+    const mine = await computeGrads(() => model.loss(model.forward(tf.tensor4d(own.images, own.shape)), own.targets), vars);
     const replies = (await Promise.all(pending)) as Array<Extract<WorkerReply, { type: 'grads' }>>;
     this.steps++;
     replies.forEach((r, i) => {

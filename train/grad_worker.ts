@@ -45,7 +45,7 @@ async function handle(msg: WorkerInit | WorkerStep): Promise<WorkerReply> {
   m.train();
   m.trainFlags = { ...msg.flags };
   const vars = m.trainableVariables();
-  const g = computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
+  const g = await computeGrads(() => m.loss(m.forward(tf.tensor4d(msg.images, msg.shape)), msg.targets), vars);
   const grads = packTensors(g.grads, msg.gradsInto);
   tf.dispose(g.grads.filter((t): t is tf.Tensor => t !== undefined));
   return { type: 'grads', losses: g.losses, grads, numTensors: tf.memory().numTensors };

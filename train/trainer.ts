@@ -7,9 +7,9 @@
  */
 import { tf } from '../engine/tf';
 import type { Detector } from '../detectors/detector';
-import type { DataLoader } from '../data/loader';
+import type { Batch, DataLoader } from '../data/loader';
 import { lrAt, ScheduleOptions } from './schedule';
-import { applyGrads, computeGrads } from './step';
+import { applyGrads, StepResult, trainStep } from './step';
 import { DataParallel } from './data_parallel';
 import { backendInfo } from '../backend/init_backend';
 import type { ModelConfig } from '../detectors/build';
@@ -62,6 +62,25 @@ export class Trainer {
     }
   }
 
+  /**
+   * One step's losses and gradient norm: the replicas' averaged gradients on
+   * wasm/cpu, else one step on this thread with one asynchronous read.
+   */
+  private async step(dp: DataParallel | undefined, batch: Batch, vars: tf.Variable[]): Promise<StepResult> {
+    const { model, optimizer } = this.o;
+    if (dp && batch.shape[0] > 1) {
+      const g = await dp.grads(model, vars, batch);
+      return { losses: g.losses, gradNorm: await applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
+    }
+    const x = tf.tensor4d(batch.images, batch.shape);
+    try {
+      await model.prepareLoss(x, batch.targets);
+      return await trainStep(() => model.loss(model.forward(x), batch.targets), vars, optimizer, this.o.gradClip);
+    } finally {
+      x.dispose();
+    }
+  }
+
   /** Trains until `epochs` are done or a hook requests a stop. */
   async run(): Promise<void> {
     const { model, loader, optimizer, hooks } = this.o;
@@ -82,10 +101,7 @@ export class Trainer {
           const t0 = process.hrtime.bigint();
           c.lr = lrAt(sched, c.iter, c.epoch);
           optimizer.lr = c.lr;
-          const g = dp && batch.shape[0] > 1
-            ? await dp.grads(model, vars, batch)
-            : computeGrads(() => model.loss(model.forward(tf.tensor4d(batch.images, batch.shape)), batch.targets), vars);
-          const r = { losses: g.losses, gradNorm: applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
+          const r = await this.step(dp, batch, vars);
           if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter, r.gradNorm);
           c.iter++;
           c.batchInEpoch++;

@@ -71,7 +71,7 @@ class Page {
   async detectBytes(bytes: Uint8Array, name: string): Promise<{ img: RgbImage; detections: Detection[]; ms: number }> {
     const img = await decodeInBrowser(bytes, name);
     const t0 = performance.now();
-    const detections = detectImage(this.model, img, this.meta.transform);
+    const detections = await detectImage(this.model, img, this.meta.transform);
     return { img, detections, ms: performance.now() - t0 };
   }
 

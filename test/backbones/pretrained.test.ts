@@ -96,7 +96,7 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
     }
   });
 
-  it('a ghostdet detector checkpoint gives its "backbone." tensors', function () {
+  it('a ghostdet detector checkpoint gives its "backbone." tensors', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-pre-'));
     const det = buildDetector(tinyRetinaConfig(3));
     const fresh = createBackbone('g_ghost_regnetx_002', { withClassifier: false });
@@ -104,7 +104,7 @@ describe('pretrained backbone weights from PyTorch checkpoints', function () {
       // Make the detector's backbone differ from a fresh init.
       for (const t of det.backbone.namedTensors()) t.variable.assign(tf.tidy(() => tf.add(t.variable, 0.25)));
       const file = path.join(dir, 'det.safetensors');
-      saveCheckpoint(file, det, undefined, { epoch: 1, batchInEpoch: 0, iter: 10, config: {} });
+      await saveCheckpoint(file, det, undefined, { epoch: 1, batchInEpoch: 0, iter: 10, config: {} });
       const r = loadPretrained(fresh, file);
       assert.match(r.summary, /a detector checkpoint: took the \d+ "backbone\." tensors/);
       const want = new Map(det.backbone.namedTensors().map((t) => [t.name, t.variable]));
@@ -135,7 +135,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
     targets: [0, 1].map((i) => ({ boxes: new Float32Array([8 + i, 8, 40, 44 - i]), labels: new Int32Array([i]), ignore: new Float32Array(0) })),
   });
 
-  it('normEval: backbone BN statistics stay as loaded while every other parameter trains', function () {
+  it('normEval: backbone BN statistics stay as loaded while every other parameter trains', async function () {
     const cfg = tinyRetinaConfig(3);
     cfg.backbone = { ...cfg.backbone, normEval: true, frozenStages: -1 };
     const det = buildDetector(cfg);
@@ -145,7 +145,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
       const snap = (): Map<string, Float32Array> => new Map(det.namedTensors().map((t) => [t.name, t.variable.dataSync().slice() as Float32Array]));
       const before = snap();
       const opt = new Sgd({ lr: 0.01, momentum: 0.9 });
-      for (let i = 0; i < 2; i++) trainStep(() => det.loss(det.forward(x), targets), det.trainableVariables(), opt);
+      for (let i = 0; i < 2; i++) await trainStep(() => det.loss(det.forward(x), targets), det.trainableVariables(), opt);
       const after = snap();
       const changed = (k: string): boolean => after.get(k)!.some((v, i) => v !== before.get(k)![i]);
       const stats = [...before.keys()].filter((k) => k.startsWith('backbone.') && /running_(mean|var)$/.test(k));
@@ -162,7 +162,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
     }
   });
 
-  it('without normEval the same step moves the BN statistics (the test above can fail)', function () {
+  it('without normEval the same step moves the BN statistics (the test above can fail)', async function () {
     const det = buildDetector(tinyRetinaConfig(3));
     const { x, targets } = batch();
     try {
@@ -170,7 +170,7 @@ describe('fine-tuning controls: normEval and backbone LR multiplier', function (
       const bn = det.namedTensors().find((t) => t.name === 'backbone.bn1.running_mean')!;
       const before = bn.variable.dataSync().slice();
       const opt = new Sgd({ lr: 0.01 });
-      trainStep(() => det.loss(det.forward(x), targets), det.trainableVariables(), opt);
+      await trainStep(() => det.loss(det.forward(x), targets), det.trainableVariables(), opt);
       assert.notDeepEqual(bn.variable.dataSync(), before);
     } finally {
       tf.dispose([x]);

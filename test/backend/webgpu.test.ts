@@ -21,14 +21,17 @@ describe('webgpu backend (Dawn in Node)', function () {
     return { status: r.status, out, stderr: r.stderr };
   };
 
-  it('eval-mode backbone features and head maps of RetinaNet + FPN and YOLOX + PAFPN over G-Ghost, GhostNet and VoVNet equal cpu\'s within 1e-4 at 64²', function () {
-    const r = run('webgpu_forward.js');
+  it('RetinaNet + FPN and YOLOX + PAFPN over G-Ghost, GhostNet and VoVNet at 64² (eval mode): features, head maps and every parameter\'s gradient equal cpu\'s within 1e-4', function () {
+    const r = run('webgpu_parity.js');
     if (r.status !== 0 && /no adapter/.test(String(r.out.error)) && !process.env.CI) this.skip();
     assert.equal(r.status, 0, String(r.out.error ?? r.stderr));
     assert.match(String(r.out.backend), /^backend: webgpu \(@tensorflow\/tfjs-backend-webgpu\), adapter: /);
     const errs = r.out.relErr as Record<string, number>;
     assert.equal(Object.keys(errs).length, 4);
-    for (const [name, e] of Object.entries(errs)) assert.ok(e <= 1e-4, `${name}: relative error ${e}`);
+    for (const [name, e] of Object.entries(errs)) assert.ok(e <= 1e-4, `${name}: maps' relative error ${e}`);
+    const gradErrs = r.out.gradRelErr as Record<string, number>;
+    assert.equal(Object.keys(gradErrs).length, 4);
+    for (const [name, e] of Object.entries(gradErrs)) assert.ok(e <= 1e-4, `${name}: gradients' relative error ${e}`);
   });
 
   it('with no adapter, --backend webgpu fails saying what is missing', () => {

@@ -52,7 +52,7 @@ describe('RetinaNet', function () {
     [plain, gn].forEach((m) => m.dispose());
   });
 
-  it('overfits 2 synthetic images: loss falls ≥ 90%, every box detected (IoU ≥ 0.7, right class, score > 0.5); gradients reach every parameter; tensors stay flat', () => {
+  it('overfits 2 synthetic images: loss falls ≥ 90%, every box detected (IoU ≥ 0.7, right class, score > 0.5); gradients reach every parameter; tensors stay flat', async () => {
     seedInit(0);
     const batch = twoImages();
     const model = buildDetector(tinyRetinaConfig(3));
@@ -71,7 +71,7 @@ describe('RetinaNet', function () {
     tf.dispose([value, ...Object.values(grads)]);
     let first = 0, last = 0, at5 = 0;
     for (let i = 1; i <= 70; i++) {
-      const r = trainStep(() => model.loss(model.forward(x), batch.targets), vars, opt, 35);
+      const r = await trainStep(() => model.loss(model.forward(x), batch.targets), vars, opt, 35);
       if (i === 1) first = r.losses.loss;
       if (i === 5) at5 = tf.memory().numTensors;
       last = r.losses.loss;
@@ -79,7 +79,7 @@ describe('RetinaNet', function () {
     assert.equal(tf.memory().numTensors, at5, 'tensor count grew between step 5 and step 70');
     assert.ok(last <= 0.1 * first, `loss ${first} → ${last}`);
     model.eval();
-    const dets = model.predict(model.forward(x), batch.metas);
+    const dets = await model.predict(model.forward(x), batch.metas);
     batch.targets.forEach((t, b) => {
       for (let g = 0; g < t.labels.length; g++) {
         const hit = dets[b].some((d) => d.label === t.labels[g] && d.score > 0.5 && iouMatrix(Float32Array.from(d.box), t.boxes.subarray(4 * g, 4 * g + 4))[0] >= 0.7);
@@ -87,7 +87,8 @@ describe('RetinaNet', function () {
       }
     });
     // A batch gives the same detections as its images one by one.
-    const one = [0, 1].map((b) => model.predict(model.forward(tf.slice(x, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D), [batch.metas[b]])[0]);
+    const one = [];
+    for (const b of [0, 1]) one.push((await model.predict(model.forward(tf.slice(x, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D), [batch.metas[b]]))[0]);
     one.forEach((d, b) => {
       assert.equal(d.length, dets[b].length);
       d.forEach((det, k) => {

@@ -165,7 +165,7 @@ describe('YOLOX losses and targets', function () {
     m.dispose();
   });
 
-  it('30 training steps on tiny synthetic data: the loss falls and tensors stay flat', () => {
+  it('30 training steps on tiny synthetic data: the loss falls and tensors stay flat', async () => {
     seedInit(0);
     const d = tinyShapes();
     const ds = loadCoco(d.trainAnn, { imagesDir: d.trainImages, filterEmpty: true, log: () => undefined });
@@ -179,7 +179,7 @@ describe('YOLOX losses and targets', function () {
     for (let epoch = 0, step = 0; step < 30; epoch++) {
       for (const b of loader.batches(epoch)) {
         const x = tf.tensor4d(b.images, b.shape);
-        losses.push(trainStep(() => m.loss(m.forward(x), b.targets), vars, opt, 35).losses.loss);
+        losses.push((await trainStep(() => m.loss(m.forward(x), b.targets), vars, opt, 35)).losses.loss);
         x.dispose();
         if (++step === 5) at5 = tf.memory().numTensors;
         if (step === 30) break;

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { tf } from '../../engine/tf';
 import { simdActive } from '../../engine/simd_module';
 import { normAffine } from '../../nn/norm_affine';
-import { ADAMW_UPDATE, sumOfSquares } from '../../kernels/optimizer';
+import { ADAMW_UPDATE, sumOfSquaresTensor } from '../../kernels/optimizer';
 import { onBackend, relErr, seeded, withoutSimd } from '../helpers';
 
 const DIST = path.resolve(__dirname, '..', '..');
@@ -88,7 +88,7 @@ describe('SIMD kernels in the tfjs-wasm heap', () => {
         const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, decay: 1 - 0.01 * 0.05, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.999 ** 3, gradScale: 0.7 };
         const res = tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v: vPos }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         for (const t of res) steps.push(Array.from(t.dataSync()));
-        sums.push(sumOfSquares([p, g, m]));
+        sums.push(sumOfSquaresTensor([p, g, m]).dataSync()[0]);
       }
       return { steps, sums };
     });

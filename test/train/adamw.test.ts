@@ -29,7 +29,7 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
 
   for (const backend of ['wasm', 'cpu'] as const) {
     it(`four steps with decay and clipping on ${backend} equal the float64 reference (1e-6)`, async () => {
-      const got = await onBackend(backend, () => {
+      const got = await onBackend(backend, async () => {
         const p = tf.variable(tf.tensor1d(start));
         const opt = new AdamW({ lr: 0.01, weightDecay: 0.05 });
         const scales: number[] = [];
@@ -38,7 +38,7 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
           const norm = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
           scales.push(norm > 5 ? 5 / (norm + 1e-6) : 1);
           // applyGrads disposes the gradient it is given.
-          applyGrads([p], [gt], 1, opt, 5);
+          await applyGrads([p], [gt], 1, opt, 5);
         }
         const out = Array.from(p.dataSync());
         opt.dispose();
@@ -53,8 +53,8 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
 
   for (const backend of ['wasm', 'cpu'] as const) {
     it(`${backend}: the step written over the variables equals the kernel's new tensors bit for bit, and spares a clone`, async () => {
-      await onBackend(backend, () => {
-        const run = (inPlace: boolean): { out: Float32Array; clone: Float32Array; sameData: boolean } => {
+      await onBackend(backend, async () => {
+        const run = async (inPlace: boolean): Promise<{ out: Float32Array; clone: Float32Array; sameData: boolean }> => {
           const p = tf.variable(tf.tensor1d(start));
           // A clone shares p's data: p must take the kernel route (a new tensor) on the step that sees it.
           const clone = inPlace ? p.clone() : undefined;
@@ -65,7 +65,7 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
           const ids: tf.DataId[] = [];
           try {
             for (const g of grads) {
-              applyGrads([p], [tf.tensor1d(g)], 1, opt, 5);
+              await applyGrads([p], [tf.tensor1d(g)], 1, opt, 5);
               ids.push(p.dataId);
             }
           } finally {
@@ -76,7 +76,7 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
           opt.dispose();
           return { out, clone: kept, sameData: ids.slice(1).every((id) => id === ids[0]) };
         };
-        const a = run(true), b = run(false);
+        const a = await run(true), b = await run(false);
         assert.ok(a.sameData, 'after the first step p kept its storage (updated in place)');
         assert.ok(!b.sameData, 'the kernel route gives p new storage each step');
         assert.deepEqual(Array.from(a.out), Array.from(b.out));
@@ -86,7 +86,7 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
   }
 
   it('wasm: a filter updated in place is not read stale from XNNPACK\'s operator cache', async () => {
-    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '0' }, () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '0' }, async () => {
       const x = tf.tensor4d(seeded(2 * 6 * 6 * 4, 5), [2, 6, 6, 4]);
       const f = tf.tidy(() => tf.variable(tf.tensor4d(seeded(3 * 3 * 4 * 8, 6), [3, 3, 4, 8])));
       const dw = tf.tidy(() => tf.variable(tf.tensor4d(seeded(3 * 3 * 4 * 1, 7), [3, 3, 4, 1])));
@@ -94,11 +94,11 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
       const outputs = (): number[][] => tf.tidy(() => [Array.from(tf.conv2d(x, f, 1, 'same').dataSync()), Array.from(tf.depthwiseConv2d(x, dw, 1, 'same').dataSync())]);
       for (let i = 0; i < 3; i++) {
         outputs();
-        applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
+        await applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
       }
       const ids = [f.dataId, dw.dataId];
       outputs();
-      applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
+      await applyGrads([f, dw], [tf.onesLike(f), tf.onesLike(dw)], 1, opt);
       assert.deepEqual([f.dataId, dw.dataId], ids, 'updated in place');
       const fresh = tf.tidy(() => [Array.from(tf.conv2d(x, tf.add(f, 0) as tf.Tensor4D, 1, 'same').dataSync()), Array.from(tf.depthwiseConv2d(x, tf.add(dw, 0) as tf.Tensor4D, 1, 'same').dataSync())]);
       assert.deepEqual(outputs(), fresh);
@@ -109,18 +109,18 @@ describe('AdamW (torch.optim.AdamW semantics)', () => {
 
   it('sumOfSquares over several tensors equals Σx² (one kernel on wasm/cpu)', async () => {
     for (const backend of ['wasm', 'cpu'] as const) {
-      const s = await onBackend(backend, () => tf.tidy(() => sumOfSquares([tf.tensor1d([1, 2]), tf.tensor2d([[3], [-4]]), tf.scalar(0.5)])));
+      const s = await onBackend(backend, () => sumOfSquares([tf.tensor1d([1, 2]), tf.tensor2d([[3], [-4]]), tf.scalar(0.5)]));
       assert.ok(Math.abs(s - 30.25) < 1e-6, `${backend}: ${s}`);
     }
   });
 
   it('keeps tf.memory().numTensors flat over steps', async () => {
-    await onBackend('wasm', () => {
+    await onBackend('wasm', async () => {
       const p = tf.variable(tf.tensor1d(start));
       const opt = new AdamW({ lr: 0.01 });
-      applyGrads([p], [tf.tensor1d(grads[0])], 1, opt, 5);
+      await applyGrads([p], [tf.tensor1d(grads[0])], 1, opt, 5);
       const before = tf.memory().numTensors;
-      for (let i = 0; i < 10; i++) applyGrads([p], [tf.tensor1d(grads[i % 4])], 1, opt, 5);
+      for (let i = 0; i < 10; i++) await applyGrads([p], [tf.tensor1d(grads[i % 4])], 1, opt, 5);
       assert.equal(tf.memory().numTensors, before);
       opt.dispose();
       p.dispose();

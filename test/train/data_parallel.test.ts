@@ -6,7 +6,7 @@ import { buildDetector } from '../../detectors/build';
 import { loadCoco } from '../../data/coco';
 import { DataLoader } from '../../data/loader';
 import { DataParallel } from '../../train/data_parallel';
-import { computeGrads } from '../../train/step';
+import { computeGrads, Gradients } from '../../train/step';
 import { tinyRetinaConfig, tinyShapes } from '../fixtures';
 import { relErr } from '../helpers';
 
@@ -23,7 +23,8 @@ describe('data-parallel gradients (worker threads)', function () {
     model.train();
     const vars = model.trainableVariables();
     const buffersBefore = model.namedTensors().map((t) => t.variable.dataSync().slice());
-    const halves = DataParallel.split(batch, 2).map((h) => computeGrads(() => model.loss(model.forward(tf.tensor4d(h.images, h.shape)), h.targets), vars));
+    const halves: Gradients[] = [];
+    for (const h of DataParallel.split(batch, 2)) halves.push(await computeGrads(() => model.loss(model.forward(tf.tensor4d(h.images, h.shape)), h.targets), vars));
     // Restore BN running statistics so the parallel pass starts from the same state.
     model.namedTensors().forEach((t, i) => t.variable.assign(tf.tensor(buffersBefore[i], t.variable.shape)));
     const dp = await DataParallel.start(2, backendInfo().name, cfg);

@@ -10,7 +10,7 @@ import { onBackend, relErr, seeded, withEnv } from '../helpers';
 const CONFIGS = path.resolve(__dirname, '..', '..', '..', 'configs');
 
 /** Every parameter's gradient of the detector's loss, by module path. */
-function detectorGrads(config: string): Map<string, Float32Array> {
+async function detectorGrads(config: string): Promise<Map<string, Float32Array>> {
   const { config: c } = loadConfig(path.join(CONFIGS, config));
   seedInit(0);
   const model = buildDetector(c.model);
@@ -20,7 +20,7 @@ function detectorGrads(config: string): Map<string, Float32Array> {
   const [n, h, w] = [2, 64, 64];
   const targets = Array.from({ length: n }, () => ({ boxes: new Float32Array([6, 8, 34, 40, 28, 30, 60, 56]), labels: new Int32Array([0, 2]), ignore: new Float32Array(0) }));
   const images = tf.tensor4d(seeded(n * h * w * 3, 7), [n, h, w, 3]);
-  const g = computeGrads(() => model.loss(model.forward(images), targets), named.map((t) => t.variable));
+  const g = await computeGrads(() => model.loss(model.forward(images), targets), named.map((t) => t.variable));
   const out = new Map(named.map((t, i) => [t.name, g.grads[i]!.dataSync() as Float32Array]));
   tf.dispose([images, ...g.grads.filter((x): x is tf.Tensor => x !== undefined)]);
   model.dispose();

@@ -34,7 +34,7 @@ describe('weight EMA (mmdetection ExpMomentumEMA)', function () {
     det.dispose();
   });
 
-  it('checkpoints keep the averages: resume restores raw weights and EMA; inference loads the EMA', () => {
+  it('checkpoints keep the averages: resume restores raw weights and EMA; inference loads the EMA', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-ema-'));
     const a = buildDetector(tinyYoloxConfig(3));
     const ema = new Ema(a);
@@ -46,7 +46,7 @@ describe('weight EMA (mmdetection ExpMomentumEMA)', function () {
     const raw = first(a), averaged = ema.withAveraged(() => first(a));
     assert.notEqual(raw, averaged);
     const file = path.join(dir, 'ck.safetensors');
-    saveCheckpoint(file, a, undefined, { epoch: 1, batchInEpoch: 0, iter: 2, config: {} }, ema);
+    await saveCheckpoint(file, a, undefined, { epoch: 1, batchInEpoch: 0, iter: 2, config: {} }, ema);
     const ck = readCheckpoint(file);
     assert.ok(ck.tensors.has(`ema.${a.namedTensors()[0].name}`));
     assert.equal(ck.state.emaSteps, 2);

@@ -169,13 +169,13 @@ describe('trainer', function () {
     const dir = tmp();
     const run = prepareTraining(tinyConfig(), dir, undefined, quiet);
     const file = path.join(dir, 'last.safetensors');
-    saveCheckpoint(file, run.model, run.optimizer(), { epoch: 1, batchInEpoch: 0, iter: 3, config: {} });
+    await saveCheckpoint(file, run.model, run.optimizer(), { epoch: 1, batchInEpoch: 0, iter: 3, config: {} });
     // The CommonJS module object is patchable (the namespace import is not); atomic_write reads through to it.
     const realFs = require('fs') as { renameSync: typeof fs.renameSync };
     const rename = realFs.renameSync;
     realFs.renameSync = () => { throw new Error('killed'); };
     try {
-      assert.throws(() => saveCheckpoint(file, run.model, run.optimizer(), { epoch: 2, batchInEpoch: 0, iter: 6, config: {} }), /killed/);
+      await assert.rejects(saveCheckpoint(file, run.model, run.optimizer(), { epoch: 2, batchInEpoch: 0, iter: 6, config: {} }), /killed/);
     } finally {
       realFs.renameSync = rename;
     }

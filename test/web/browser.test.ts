@@ -27,25 +27,26 @@ const IMAGES = ['000000000009.jpg', '000000000025.jpg', '000000000030.jpg', '000
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-web-'));
 
 /** A main-job checkpoint with fixed-seed weights; classification biases at 0 so scores spread around 0.5 and every image has detections to compare. */
-function makeCheckpoint(dir: string): string {
+async function makeCheckpoint(dir: string): Promise<string> {
   const { config } = loadConfig(CONFIG);
   seedInit(123);
   const model = buildDetector({ ...config.model, numClasses: 3 });
   const bias = model.namedParameters().find((p) => p.name === 'bbox_head.retina_cls.bias')!;
   bias.variable.assign(tf.zerosLike(bias.variable));
   const file = path.join(dir, 'seeded.safetensors');
-  saveCheckpoint(file, model, undefined, { epoch: 0, batchInEpoch: 0, iter: 0, config, labels: { catIds: [1, 2, 3], names: ['circle', 'square', 'triangle'] } });
+  await saveCheckpoint(file, model, undefined, { epoch: 0, batchInEpoch: 0, iter: 0, config, labels: { catIds: [1, 2, 3], names: ['circle', 'square', 'triangle'] } });
   model.dispose();
   return file;
 }
 
 /** What `ghostdet predict` computes: the checkpoint restored (BN not folded), `detectImage` per image. */
-function nodeDetections(checkpoint: string): Detection[][] {
+async function nodeDetections(checkpoint: string): Promise<Detection[][]> {
   const { config } = loadConfig(CONFIG);
   const model = buildDetector({ ...config.model, numClasses: 3 });
   restoreCheckpoint(readCheckpoint(checkpoint), model, undefined, checkpoint);
   model.eval();
-  const out = IMAGES.map((f) => detectImage(model, readImage(f), transformOf(config.data)));
+  const out: Detection[][] = [];
+  for (const f of IMAGES) out.push(await detectImage(model, readImage(f), transformOf(config.data)));
   model.dispose();
   return out;
 }
@@ -76,7 +77,7 @@ describe('the exported page in headless Chromium', function () {
       this.skip();
     }
     dir = tmp();
-    ck = makeCheckpoint(dir);
+    ck = await makeCheckpoint(dir);
     await runExport({ backend: 'wasm', config: CONFIG, checkpoint: ck, out: path.join(dir, 'site'), score: 0.3 });
     server = createStaticServer(path.join(dir, 'site'));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
@@ -128,7 +129,7 @@ describe('the exported page in headless Chromium', function () {
     const page = await openPage();
     assert.match(await page.evaluate(() => window.ghostdet!.backend), /^wasm \(SIMD on/);
     const got = await pageDetections(page);
-    const want = nodeDetections(ck);
+    const want = await nodeDetections(ck);
     assert.ok(want.every((d) => d.length > 0), 'every image has detections to compare');
     const d = compare(got, want, 1e-3, 1e-4);
     console.log(`      wasm: ${want.flat().length} detections, max box diff ${d.maxBox.toExponential(1)} px, max score diff ${d.maxScore.toExponential(1)}; ${(got.reduce((s, r) => s + r.ms, 0) / got.length).toFixed(0)} ms/image`);
@@ -139,7 +140,7 @@ describe('the exported page in headless Chromium', function () {
     const page = await openPage('?backend=webgl');
     assert.match(await page.evaluate(() => window.ghostdet!.backend), /^webgl/);
     const got = await pageDetections(page);
-    const d = compare(got, nodeDetections(ck), 1e-2, 1e-2);
+    const d = compare(got, await nodeDetections(ck), 1e-2, 1e-2);
     console.log(`      webgl: max box diff ${d.maxBox.toExponential(1)} px, max score diff ${d.maxScore.toExponential(1)}; ${(got.reduce((s, r) => s + r.ms, 0) / got.length).toFixed(0)} ms/image`);
     await page.close();
   });

@@ -38,13 +38,13 @@ describe('safetensors', () => {
     assert.deepEqual(stem.shape, [8, 3, 3, 3]);
   });
 
-  it('converts OIHW, depthwise and linear layouts both ways and reports missing/unexpected keys', function () {
+  it('converts OIHW, depthwise and linear layouts both ways and reports missing/unexpected keys', async function () {
     const net = new Sequential([
       new Conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3 }),
       new Conv2d({ inChannels: 3, outChannels: 6, kernelSize: 3, groups: 3 }),
       new BatchNorm2d(6),
     ]);
-    const sd = moduleStateDict(net);
+    const sd = await moduleStateDict(net);
     assert.deepEqual(sd.get('0.weight')!.shape, [3, 2, 3, 3]);
     assert.deepEqual(sd.get('1.weight')!.shape, [6, 1, 3, 3]);
     // OIHW element [o=1, i=0, h=2, w=1] is HWIO [2, 1, 0, 1].
