@@ -12,7 +12,7 @@ import { installTapeSaves } from '../engine/tape_saves';
 import type { BackendName } from './backend_name';
 import { registerAllKernels } from '../kernels/register_all_kernels';
 import { registerThreadedWasm } from './wasm_threads';
-import { describeAdapter, findGpuAdapter, GpuAdapter, loadTfjsWebGpu, vulkanDriverDeclared } from './webgpu';
+import { describeAdapter, findGpuAdapter, GpuAdapter, loadTfjsWebGpu, vulkanDriverDeclared, watchGpuDevice } from './webgpu';
 import { flag } from '../util/flags';
 
 export type { BackendName } from './backend_name';
@@ -124,6 +124,7 @@ async function useWebGpu(byName: boolean): Promise<GpuAdapter> {
   registerAllKernels('webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
   await tf.ready();
+  watchGpuDevice(tf.backend());
   return adapter;
 }
 

@@ -5,6 +5,7 @@
  * D3D12 on Windows), so no CUDA toolkit is involved.
  */
 import * as fs from 'fs';
+import { tf } from '../engine/tf';
 
 /** The adapter a webgpu backend runs on, for the backend line. */
 export interface GpuAdapter {
@@ -96,4 +97,65 @@ export function loadTfjsWebGpu(): void {
 /** `vendor architecture (description)`, with the software mark. */
 export function describeAdapter(a: GpuAdapter): string {
   return `${a.vendor} ${a.architecture}${a.description ? ` (${a.description})` : ''}${a.software ? ', software adapter: no GPU' : ''}`;
+}
+
+interface DeviceLike {
+  lost: Promise<{ reason?: string; message?: string }>;
+  onuncapturederror: ((e: { error?: { message?: string; constructor?: { name?: string } } }) => void) | null;
+}
+
+let fault: string | undefined;
+let lost: Promise<unknown> | undefined;
+
+/**
+ * Watches the webgpu backend's device: its loss (driver reset, another
+ * process, `destroy`) and out-of-memory errors, which WebGPU reports
+ * asynchronously instead of throwing where they happen. `gpuFault` then says
+ * what happened, and the trainer stops with it.
+ */
+export function watchGpuDevice(backend: unknown): void {
+  const device = (backend as { device?: DeviceLike }).device;
+  if (!device) return;
+  fault = undefined;
+  lost = device.lost.then((info) => {
+    fault ??= `the GPU device was lost (${info.reason ?? 'unknown reason'}${info.message ? `: ${info.message}` : ''})`;
+  });
+  device.onuncapturederror = (e): void => {
+    const err = e.error;
+    const text = err?.message ?? 'unknown error';
+    if (err?.constructor?.name === 'GPUOutOfMemoryError' || /out of memory/i.test(text)) fault ??= `out of GPU memory (${text})`;
+    else process.stderr.write(`webgpu: ${text}\n`);
+  };
+}
+
+/** What went wrong on the GPU device since `watchGpuDevice`, if anything. */
+export function gpuFault(): string | undefined {
+  return fault;
+}
+
+/**
+ * The same, after an operation failed: a lost device may fail a read before
+ * its `lost` promise settles, so this waits for it, briefly.
+ */
+export async function gpuFaultAfterError(waitMs = 2000): Promise<string | undefined> {
+  if (fault || !lost) return fault;
+  await Promise.race([lost, new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+  return fault;
+}
+
+/**
+ * Releases tfjs's webgpu backend and destroys its device, for the moment
+ * before the process exits: left to process teardown, Dawn's device could
+ * crash the exit (seen with SwiftShader after long runs). Synchronous, so an
+ * `exit` handler can call it; does nothing where webgpu is not started.
+ */
+export function releaseGpu(): void {
+  const backend = tf.findBackend('webgpu') as unknown as { device?: { destroy(): void } } | null;
+  if (!backend?.device) return;
+  const device = backend.device;
+  try {
+    tf.removeBackend('webgpu');
+  } finally {
+    device.destroy();
+  }
 }

@@ -9,7 +9,7 @@ import { saveCheckpoint } from './checkpoint';
 import type { EvalHook } from './eval_hook';
 import type { Ema } from './ema';
 import type { Hook, TrainContext } from './hooks';
-import { NonFiniteLossError } from './trainer';
+import { GpuFaultError, NonFiniteLossError } from './trainer';
 
 export class CheckpointHook implements Hook {
   readonly name = 'checkpoint';
@@ -39,6 +39,6 @@ export class CheckpointHook implements Hook {
 
   async afterTrain(c: TrainContext, err?: unknown): Promise<void> {
     if (this.onSigint) process.off('SIGINT', this.onSigint);
-    if (c.stopRequested && !(err instanceof NonFiniteLossError)) this.print(`saved ${await this.save(c, 'last.safetensors')} (resume with --resume)`);
+    if (c.stopRequested && !(err instanceof NonFiniteLossError || err instanceof GpuFaultError)) this.print(`saved ${await this.save(c, 'last.safetensors')} (resume with --resume)`);
   }
 }

@@ -12,6 +12,7 @@ import { lrAt, ScheduleOptions } from './schedule';
 import { applyGrads, StepResult, trainStep } from './step';
 import { DataParallel } from './data_parallel';
 import { backendInfo } from '../backend/init_backend';
+import { gpuFault, gpuFaultAfterError } from '../backend/webgpu';
 import type { ModelConfig } from '../detectors/build';
 import type { Hook, TrainContext } from './hooks';
 import type { Optimizer } from './optimizer';
@@ -21,6 +22,17 @@ export class NonFiniteLossError extends Error {
   constructor(readonly losses: Record<string, number>, readonly iter: number, readonly gradNorm?: number) {
     super(`non-finite loss at iteration ${iter}: ${JSON.stringify(losses)}, gradient norm ${gradNorm}; training stopped before updating the weights (the last checkpoint is intact). Lower the learning rate or check the data.`);
     this.name = 'NonFiniteLossError';
+  }
+}
+
+/** The GPU device was lost or ran out of memory (WebGPU reports both asynchronously; see backend/webgpu.ts). */
+export class GpuFaultError extends Error {
+  constructor(readonly fault: string, readonly iter: number, shape: number[]) {
+    const [n, h, w] = shape;
+    super(/out of GPU memory/.test(fault)
+      ? `${fault} at iteration ${iter}, batch of ${n} at ${w}×${h}: lower train.batchSize (the learning rate scales with it) or the input size (data.resize). The last checkpoint is intact: --resume continues from it.`
+      : `${fault} at iteration ${iter}; training stopped. Checkpoints are written atomically, so the last one is intact: run the same command with --resume to continue.`);
+    this.name = 'GpuFaultError';
   }
 }
 
@@ -67,6 +79,19 @@ export class Trainer {
    * wasm/cpu, else one step on this thread with one asynchronous read.
    */
   private async step(dp: DataParallel | undefined, batch: Batch, vars: tf.Variable[]): Promise<StepResult> {
+    let r: StepResult;
+    try {
+      r = await this.stepOn(dp, batch, vars);
+    } catch (e) {
+      const fault = await gpuFaultAfterError();
+      throw fault ? new GpuFaultError(fault, this.ctx.iter, batch.shape) : e;
+    }
+    const fault = gpuFault();
+    if (fault) throw new GpuFaultError(fault, this.ctx.iter, batch.shape);
+    return r;
+  }
+
+  private async stepOn(dp: DataParallel | undefined, batch: Batch, vars: tf.Variable[]): Promise<StepResult> {
     const { model, optimizer } = this.o;
     if (dp && batch.shape[0] > 1) {
       const g = await dp.grads(model, vars, batch);

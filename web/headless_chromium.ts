@@ -21,7 +21,8 @@ export async function launchChromium(): Promise<Browser> {
   const puppeteer = await import('puppeteer-core');
   return puppeteer.launch({
     executablePath, headless: true,
-    // --no-sandbox: CI runs as root. SwiftShader gives headless Chromium a WebGL without a GPU.
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+    // --no-sandbox: CI runs as root. SwiftShader gives headless Chromium a WebGL and a WebGPU adapter without a GPU.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
+      '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'],
   });
 }

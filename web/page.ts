@@ -8,7 +8,7 @@ import { detectImage } from '../detectors/detect_image';
 import { detectionsSvg } from '../eval/detections_svg';
 import type { RgbImage } from '../data/image';
 import { decodeInBrowser } from './decode_browser';
-import { initPageBackend, PageBackend } from './browser_backend';
+import { initPageBackend, PAGE_BACKENDS, PageBackend } from './browser_backend';
 import { loadExportedModel } from './load_model';
 import type { ExportMeta } from './export_meta';
 
@@ -108,7 +108,7 @@ class Page {
 
 async function main(): Promise<void> {
   const want = (new URLSearchParams(location.search).get('backend') ?? 'wasm') as PageBackend;
-  if (want !== 'wasm' && want !== 'webgl') throw new Error(`unknown backend "${want}" (wasm or webgl)`);
+  if (!PAGE_BACKENDS.includes(want)) throw new Error(`unknown backend "${want}" (${PAGE_BACKENDS.join(', ')})`);
   const backend = await initPageBackend(want);
   const meta = (await (await fetch('model.json')).json()) as ExportMeta;
   const model = loadExportedModel(meta, await fetchBytes(meta.weights));

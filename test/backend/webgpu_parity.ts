@@ -6,6 +6,7 @@
  * JSON line: the backend line and the largest relative difference per model.
  */
 import { tf } from '../../engine/tf';
+import { releaseGpu } from '../../backend/webgpu';
 import { initBackend, describeBackend } from '../../backend/init_backend';
 import { registerAllKernels } from '../../kernels/register_all_kernels';
 import { seedInit } from '../../util/rng';
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     gradErr[name] = worstRelErr(await on('webgpu', () => grads(c, images)), await on('cpu', () => grads(c, images)));
   }
   process.stdout.write(JSON.stringify({ backend: describeBackend(info), relErr: result, gradRelErr: gradErr }) + '\n');
+  releaseGpu();
   process.exit(0);
 }
 

@@ -136,6 +136,15 @@ describe('the exported page in headless Chromium', function () {
     await page.close();
   });
 
+  it('on webgpu (SwiftShader\'s adapter in headless Chromium), with the tolerances of wasm: boxes within 1e-3 px, scores within 1e-4', async () => {
+    const page = await openPage('?backend=webgpu');
+    assert.match(await page.evaluate(() => window.ghostdet!.backend), /^webgpu \(/);
+    const got = await pageDetections(page);
+    const d = compare(got, await nodeDetections(ck), 1e-3, 1e-4);
+    console.log(`      webgpu: max box diff ${d.maxBox.toExponential(1)} px, max score diff ${d.maxScore.toExponential(1)}; ${(got.reduce((s, r) => s + r.ms, 0) / got.length).toFixed(0)} ms/image`);
+    await page.close();
+  });
+
   it('on webgl (SwiftShader in headless Chromium), within 1e-2 px and 1e-2 in score', async () => {
     const page = await openPage('?backend=webgl');
     assert.match(await page.evaluate(() => window.ghostdet!.backend), /^webgl/);
