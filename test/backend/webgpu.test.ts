@@ -54,21 +54,39 @@ describe('webgpu backend (Dawn in Node)', function () {
     }
   });
 
-  it('ghostdet train --backend webgpu on a tiny synthetic set completes and writes report.json', function () {
+  it('ghostdet train --backend webgpu on a tiny synthetic set completes and writes report.json; eval of its checkpoint on webgpu gives wasm\'s detections', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-webgpu-'));
+    const cli = (args: string[]): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'cli', 'main.js'), ...args], { encoding: 'utf8', env, timeout: 540000, maxBuffer: 64 * 2 ** 20 });
     try {
       const sets = ['data.synthetic.images=8', 'data.synthetic.val=4', 'data.synthetic.size=64', 'data.resize.size=64', 'train.epochs=1', 'train.batchSize=4',
         'train.lrBatch=4', 'train.warmupIters=1', 'model.neck.outChannels=32', 'model.head.featChannels=32', 'model.head.stackedConvs=1', 'model.head.gnGroups=8',
-        'eval.fpsIters=1', 'eval.batchSize=4', 'train.workers=1', 'data.workers=0'].flatMap((s) => ['--set', s]);
-      const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'cli', 'main.js'), 'train', '--backend', 'webgpu', '--work-dir', dir, ...sets], { encoding: 'utf8', env, timeout: 540000 });
-      if (r.status !== 0 && /no adapter/.test(r.stderr) && !process.env.CI) this.skip();
-      assert.equal(r.status, 0, r.stderr.slice(-3000));
-      assert.match(r.stderr, /backend: webgpu \(@tensorflow\/tfjs-backend-webgpu\), adapter: /);
+        'model.retinanet.test.scoreThr=0.01', 'eval.fpsIters=1', 'eval.batchSize=4', 'train.workers=1', 'data.workers=0'].flatMap((s) => ['--set', s]);
+      const r = cli(['train', '--backend', 'webgpu', '--work-dir', dir, ...sets]);
+      if (r.status !== 0 && /no adapter/.test(String(r.stderr)) && !process.env.CI) this.skip();
+      assert.equal(r.status, 0, String(r.stderr).slice(-3000));
+      assert.match(String(r.stderr), /backend: webgpu \(@tensorflow\/tfjs-backend-webgpu\), adapter: /);
       const report = JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as { backend: string; stats: number[]; fps: number };
       assert.equal(report.backend, 'webgpu');
       assert.equal(report.stats.length, 12);
       assert.ok(report.fps > 0);
-      assert.ok(fs.existsSync(path.join(dir, 'last.safetensors')));
+      // The same checkpoint evaluated on both backends.
+      type Det = { image_id: number; category_id: number; bbox: number[]; score: number };
+      const dets = (backend: string): Det[] => {
+        const out = path.join(dir, `${backend}.json`);
+        const e = cli(['eval', '--backend', backend, '-c', path.join(dir, 'config.json'), '--checkpoint', path.join(dir, 'last.safetensors'), '--json', out, '--out-dir', path.join(dir, `eval_${backend}`), '--set', `data.root=${path.join(dir, 'data')}`]);
+        assert.equal(e.status, 0, String(e.stderr).slice(-3000));
+        return JSON.parse(fs.readFileSync(out, 'utf8')) as Det[];
+      };
+      const gpu = dets('webgpu'), wasm = dets('wasm');
+      assert.ok(wasm.length > 0, 'detections to compare');
+      assert.equal(gpu.length, wasm.length, 'detection count');
+      gpu.forEach((d, i) => {
+        const w = wasm[i];
+        assert.deepEqual([d.image_id, d.category_id], [w.image_id, w.category_id], `detection ${i}`);
+        assert.ok(Math.abs(d.score - w.score) <= 1e-4, `detection ${i}: score ${d.score} vs ${w.score}`);
+        d.bbox.forEach((v, j) => assert.ok(Math.abs(v - w.bbox[j]) <= 1e-2, `detection ${i}: bbox ${d.bbox} vs ${w.bbox}`));
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
