@@ -36,21 +36,22 @@ describe('webgpu backend (Dawn in Node)', function () {
     for (const [name, e] of Object.entries(gradErrs)) assert.ok(e <= 1e-4, `${name}: gradients' relative error ${e}`);
   });
 
-  it('training steps as the trainer runs them (no synchronous read, which throws here): the loss falls; numTensors and numBytesInGPU stay flat (RetinaNet 30 steps, YOLOX 10)', function () {
-    const r = run('webgpu_train.js', '30', '10');
+  it('training steps as the trainer runs them (no synchronous read, which throws here): the loss falls; numTensors and numBytesInGPU stay flat (RetinaNet 50 steps, YOLOX 10)', function () {
+    const r = run('webgpu_train.js', '50', '10');
     if (r.status !== 0 && /no adapter/.test(String(r.out.error)) && !process.env.CI) this.skip();
     assert.equal(r.status, 0, String(r.out.error ?? r.stderr));
     type Mem = { numTensors: number; numBytesInGPU: number };
-    for (const [name, steps] of [['retinanet', 30], ['yolox', 10]] as const) {
+    for (const [name, steps] of [['retinanet', 50], ['yolox', 10]] as const) {
       const m = r.out[name] as { first: number; last: number; series: Mem[] };
       assert.equal(m.series.length, steps);
       assert.ok(m.last < 0.9 * m.first, `${name}: loss ${m.first} → ${m.last}`);
       const tensors = new Set(m.series.slice(4).map((s) => s.numTensors));
       assert.equal(tensors.size, 1, `${name}: numTensors after step 5 on: ${[...tensors]}`);
-      // Bytes may move by a few hundred as tensor sizes differ step to step; a leak would set new highs.
+      // The bytes move between two values (measured: ±1,968 for RetinaNet, the higher one at step 1)
+      // as tfjs-webgpu's buffers are reused for tensors of other sizes; a leak would set new highs.
       const bytes = m.series.map((s) => s.numBytesInGPU);
       assert.ok(bytes.every((b) => b > 0), `${name}: numBytesInGPU ${bytes}`);
-      assert.ok(Math.max(...bytes.slice(6)) <= Math.max(...bytes.slice(1, 6)), `${name}: numBytesInGPU rose after step 6: ${bytes}`);
+      assert.ok(Math.max(...bytes.slice(5)) <= Math.max(...bytes.slice(0, 5)), `${name}: numBytesInGPU rose above steps 1–5's after step 5: ${bytes}`);
     }
   });
 

@@ -50,7 +50,7 @@ async function train(c: ModelConfig, steps: number): Promise<{ first: number; la
 
 async function main(): Promise<void> {
   await initBackend('webgpu');
-  const [retinaSteps, yoloxSteps] = [Number(process.argv[2] ?? 30), Number(process.argv[3] ?? 10)];
+  const [retinaSteps, yoloxSteps] = [Number(process.argv[2] ?? 50), Number(process.argv[3] ?? 10)];
   const result = {
     retinanet: await train(tinyRetinaConfig(3), retinaSteps),
     yolox: await train({ ...tinyYoloxConfig(3), neck: { type: 'pafpn', outChannels: 32, numCspBlocks: 1 } }, yoloxSteps),
