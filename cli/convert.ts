@@ -5,7 +5,7 @@
  * no tfjs.
  */
 import * as fs from 'fs';
-import { writeSafetensors } from '../weights/safetensors';
+import { tensorByteLength, writeSafetensors } from '../weights/safetensors';
 import { readWeights } from '../weights/weights_file';
 
 export interface ConvertArgs {
@@ -22,7 +22,7 @@ export function runConvert(a: ConvertArgs): void {
   let bytes = 0;
   for (const t of w.tensors.values()) {
     dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
-    bytes += t.bytes.length;
+    bytes += tensorByteLength(t);
   }
   const kinds = [...dtypes].map(([d, n]) => `${n} ${d}`).join(', ');
   console.log(`read ${a.input} (${w.format})${w.notes.length ? `: ${w.notes.join('; ')}` : ''}`);

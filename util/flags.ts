@@ -26,6 +26,10 @@ export const FLAGS = {
   GHOSTDET_CONV_GEMM: { help: 'our conv GEMMs on wasm: 0 off, 1 on at any thread count', values: '0 | 1 (default: on at one XNNPACK thread)', scope: 'run' },
   GHOSTDET_WINOGRAD: { help: "Winograd F(2×2, 3×3) for the conv GEMMs' 3×3 stride-1 convs; 0 off", values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_TAPE_CLONES: { help: "tfjs's own tape saves (an Identity clone per saved tensor); 1 restores them", values: '0 | 1 (default 0)', scope: 'run' },
+  GHOSTDET_MAX_HEADER_MB: { help: 'largest safetensors JSON header read (the safetensors library has the same cap)', values: 'MB (default 100)', scope: 'run' },
+  GHOSTDET_MAX_PICKLE_MB: { help: "largest pickle (a torch.save file's data.pkl) read", values: 'MiB (default 256)', scope: 'run' },
+  GHOSTDET_MAX_ZIP_RATIO: { help: 'largest compression ratio of a zip member over 1 MiB in a torch.save file (PyTorch stores members uncompressed)', values: 'a number (default 100)', scope: 'run' },
+  GHOSTDET_MAX_VIEW_EXPANSION: { help: "how many times the bytes of a checkpoint's storages its tensors may expand to when views are written out as tensors (plus 64 MiB)", values: 'a number (default 4)', scope: 'run' },
   GHOSTDET_CHROMIUM: { help: 'the Chromium binary the browser test and bench:browser drive', values: 'a path; default: chromium on PATH', scope: 'test' },
   GHOSTDET_SHARED: { help: 'the folder of large reference fixtures (backbone parity weights, checkpoints, coco128)', values: 'a path; default: ../shared beside the repository', scope: 'test' },
   GHOSTDET_TEST_BACKEND: { help: 'the backend the tests start on', values: 'wasm | cpu (default wasm)', scope: 'test' },
@@ -38,6 +42,15 @@ export function flag(name: FlagName): string | undefined {
   if (typeof process === 'undefined' || !process.env) return undefined;
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** A numeric switch: its value, or `fallback` when unset; anything but a positive number is an error naming it. */
+export function numberFlag(name: FlagName, fallback: number): number {
+  const v = flag(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${v}: expected a positive number (${FLAGS[name].values})`);
+  return n;
 }
 
 /** The switches every command reads, as `--help` lines. */

@@ -57,11 +57,32 @@ export class UnpicklingError extends Error {
 const MARK = Symbol('mark');
 type Slot = PyValue | typeof MARK;
 
-/** Keys of a dict: primitives by value; a tuple of primitives by its printed form. */
+/** A tuple used as a dict key is keyed by its printed form, which may be at most this long. */
+const MAX_KEY_TEXT = 4096;
+
+/**
+ * Keys of a dict: primitives by value; a tuple of primitives (and tuples) by
+ * its printed form. The printing is bounded by `MAX_KEY_TEXT`, so a tuple
+ * doubled through the memo cannot expand to gigabytes, and its depth by the
+ * same budget (each level costs at least two characters).
+ */
 function toKey(k: PyValue, fail: (m: string) => never): PyKey {
   if (k === null || typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return k;
-  if (k instanceof PyTuple) return `(${k.items.map((x) => String(toKey(x, fail))).join(', ')})`;
-  return fail(`unhashable dict key of type ${typeName(k)}`);
+  if (!(k instanceof PyTuple)) return fail(`unhashable dict key of type ${typeName(k)}`);
+  let budget = MAX_KEY_TEXT;
+  const print = (v: PyValue): string => {
+    budget -= 2;
+    if (budget < 0) return fail(`a tuple dict key longer than ${MAX_KEY_TEXT} characters when printed`);
+    if (v instanceof PyTuple) return `(${v.items.map(print).join(', ')})`;
+    if (v === null || typeof v !== 'object') {
+      const s = String(v);
+      budget -= s.length;
+      if (budget < 0) return fail(`a tuple dict key longer than ${MAX_KEY_TEXT} characters when printed`);
+      return s;
+    }
+    return fail(`unhashable item of type ${typeName(v)} in a tuple dict key`);
+  };
+  return print(k);
 }
 
 function typeName(v: PyValue | typeof MARK): string {
@@ -75,14 +96,24 @@ function typeName(v: PyValue | typeof MARK): string {
   return typeof v;
 }
 
-/** Little-endian two's-complement integer of `bytes` (LONG1 / LONG4); a number when it fits exactly. */
+/** The longest LONG1 / LONG4 / INT / LONG argument read: no checkpoint holds a larger integer. */
+export const MAX_INT_BYTES = 4096;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Little-endian two's-complement integer of `bytes` (LONG1 / LONG4); a number
+ * when it fits exactly. Linear time: one hex string, parsed once.
+ */
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+  const hex = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) hex[bytes.length - 1 - i] = HEX[bytes[i]];
+  let v = BigInt(`0x${hex.join('')}`);
   if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
+
+const asNumberIfSafe = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
 
 const OPNAMES: Record<number, string> = { 0x69: 'INST', 0x6f: 'OBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER' };
 
@@ -147,7 +178,17 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
   };
   const appendTo = (target: PyValue, items: PyValue[]): void => {
     if (!Array.isArray(target)) fail(`APPEND(S) on a ${typeName(target)}`);
-    (target as PyValue[]).push(...items);
+    // A loop, not push(...items): a spread of a million arguments overflows the call stack.
+    for (const item of items) (target as PyValue[]).push(item);
+  };
+  const longBytes = (n: number): Uint8Array => {
+    if (n > MAX_INT_BYTES) fail(`an integer of ${n} bytes (more than ${MAX_INT_BYTES})`);
+    return bytes(n);
+  };
+  const intText = (s: string): number | bigint => {
+    if (s.length > 2 * MAX_INT_BYTES) fail(`an integer of ${s.length} digits`);
+    if (!/^[+-]?[0-9]+$/.test(s)) fail(`${JSON.stringify(s.slice(0, 40))} is not an integer`);
+    return asNumberIfSafe(BigInt(s));
   };
   const callable = (f: PyValue, what: string): ((args: PyValue[]) => PyValue) => {
     if (!(f instanceof PyObject) || !f.call) return fail(`${what} of a ${typeName(f)}, which is not callable`);
@@ -203,15 +244,15 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
       case 0x4b: stack.push(u8()); break; // BININT1
       case 0x4d: stack.push(u16()); break; // BININT2
       case 0x8a: stack.push(decodeLong(bytes(u8()))); break; // LONG1
-      case 0x8b: { const n = i32(); if (n < 0) fail('negative LONG4 length'); stack.push(decodeLong(bytes(n))); break; } // LONG4
+      case 0x8b: { const n = i32(); if (n < 0) fail('negative LONG4 length'); stack.push(decodeLong(longBytes(n))); break; } // LONG4
       case 0x49: { // INT (text); protocol 0 writes bools as I01 / I00
         const s = line();
         if (s === '01') stack.push(true);
         else if (s === '00') stack.push(false);
-        else { const v = BigInt(s); stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v); }
+        else stack.push(intText(s));
         break;
       }
-      case 0x4c: { const s = line().replace(/L$/, ''); const v = BigInt(s); stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v); break; } // LONG
+      case 0x4c: stack.push(intText(line().replace(/L$/, ''))); break; // LONG
       case 0x47: { need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; } // BINFLOAT (big-endian)
       case 0x46: stack.push(parseFloat(line())); break; // FLOAT
       case 0x58: stack.push(utf8(u32())); break; // BINUNICODE
@@ -227,11 +268,11 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions, start = 0): { v
       case 0x96: stack.push(bytes(u64()).slice()); break; // BYTEARRAY8
       case 0x71: memo.set(u8(), top()); break; // BINPUT
       case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x70: memo.set(Number(line()), top()); break; // PUT
+      case 0x70: memo.set(Number(intText(line())), top()); break; // PUT
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
       case 0x68: stack.push(memoGet(u8())); break; // BINGET
       case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
-      case 0x67: stack.push(memoGet(Number(line()))); break; // GET
+      case 0x67: stack.push(memoGet(Number(intText(line())))); break; // GET
       case 0x63: { const module = line(), name = line(); stack.push(global(module, name)); break; } // GLOBAL
       case 0x93: { // STACK_GLOBAL
         const name = pop(), module = pop();

@@ -6,8 +6,9 @@
  * Files hold tensors in PyTorch layout with PyTorch names, so timm / torchvision
  * weights load directly and our checkpoints open with `safetensors.torch.load_file`.
  */
-import * as fs from 'fs';
 import { writeFileAtomic } from '../util/atomic_write';
+import { numberFlag } from '../util/flags';
+import { readRegularFile } from '../util/read_file';
 
 export type Dtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
 const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 };
@@ -60,29 +61,85 @@ export interface StoredTensor {
   bytes: Uint8Array;
 }
 
-/** Parses a safetensors buffer without decoding: each tensor's bytes as stored; `file` names it in errors. */
+/** The safetensors library's cap on the JSON header: 100 MB. */
+const DEFAULT_MAX_HEADER_MB = 100;
+
+interface TensorInfo { dtype: Dtype; shape: number[]; data_offsets: [number, number] }
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Elements of a shape, or undefined when they cannot be counted exactly. */
+function countElements(shape: number[]): number | undefined {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) return undefined;
+  }
+  return n;
+}
+
+/** One header entry, typed as the safetensors library deserialises it: a dtype it knows, unsigned shape and offsets. */
+function tensorInfo(name: string, v: unknown, fail: (m: string) => never): TensorInfo {
+  const what = `tensor ${JSON.stringify(name)}`;
+  if (!isPlainObject(v)) return fail(`${what}: its header entry is not an object`);
+  const { dtype, shape, data_offsets: offsets } = v;
+  if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(BYTES, dtype)) return fail(`${what} has unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`${what}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+    return fail(`${what}: data_offsets ${JSON.stringify(offsets)} are not two non-negative integers [begin, end] with begin ≤ end`);
+  }
+  const count = countElements(shape);
+  const bytes = count === undefined ? undefined : count * BYTES[dtype as Dtype];
+  if (bytes === undefined || !Number.isSafeInteger(bytes)) return fail(`${what}: shape [${shape}] has more elements than can be counted`);
+  if (offsets[1] - offsets[0] !== bytes) return fail(`${what}: data offsets [${offsets}] hold ${offsets[1] - offsets[0]} bytes, shape [${shape}] ${dtype} needs ${bytes}`);
+  return { dtype: dtype as Dtype, shape, data_offsets: [offsets[0], offsets[1]] };
+}
+
+/**
+ * Parses a safetensors buffer without decoding: each tensor's bytes as stored;
+ * `file` names it in errors. Validated as the safetensors library does: the
+ * header is capped (GHOSTDET_MAX_HEADER_MB, default 100 MB), dtypes come from
+ * a fixed list, shapes and offsets are unsigned, and the tensors tile the data
+ * section exactly — sorted by offset, no gaps, no overlaps, no trailing bytes.
+ */
 export function parseSafetensorsBytes(buf: Uint8Array, file = '<buffer>'): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new Error(`${file}: not a safetensors file (${buf.length} bytes)`);
+  const fail = (m: string): never => { throw new Error(`${file}: ${m}`); };
+  if (buf.length < 8) fail(`not a safetensors file (${buf.length} bytes)`);
   // DataView and TextDecoder rather than Buffer methods: the browser page parses its weights with this too.
-  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (n > buf.length - 8) throw new Error(`${file}: header length ${n} exceeds file size ${buf.length}`);
-  let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  const n = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
+  const maxHeader = numberFlag('GHOSTDET_MAX_HEADER_MB', DEFAULT_MAX_HEADER_MB) * 1e6;
+  if (n > BigInt(Math.floor(maxHeader))) fail(`safetensors header of ${n} bytes is over the ${maxHeader / 1e6} MB limit (GHOSTDET_MAX_HEADER_MB raises it)`);
+  if (n > BigInt(buf.length - 8)) fail(`header length ${n} exceeds file size ${buf.length} (the file is truncated or not safetensors)`);
+  const base = 8 + Number(n);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, base)));
   } catch (e) {
-    throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
+    return fail(`safetensors header is not valid JSON (${(e as Error).message})`);
   }
-  const base = 8 + n;
-  const tensors = new Map<string, StoredTensor>();
+  if (!isPlainObject(header)) return fail('safetensors header is not a JSON object');
   let metadata: Record<string, string> = {};
-  for (const [name, v] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = v as Record<string, string>; continue; }
-    const { dtype, shape, data_offsets: [b, e] } = v as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
-    if (!(dtype in BYTES)) throw new Error(`${file}: tensor "${name}" has unsupported dtype ${dtype}`);
-    const count = shape.reduce((a, c) => a * c, 1);
-    if (e - b !== count * BYTES[dtype] || base + e > buf.length) throw new Error(`${file}: tensor "${name}" data offsets [${b}, ${e}] do not fit shape [${shape}] ${dtype}`);
-    tensors.set(name, { dtype, shape, bytes: buf.subarray(base + b, base + e) });
+  const infos: Array<[string, TensorInfo]> = [];
+  // Object.keys sees every own key JSON.parse made, `__proto__` included.
+  for (const name of Object.keys(header)) {
+    const v = header[name];
+    if (name === '__metadata__') {
+      if (!isPlainObject(v) || !Object.values(v).every((x) => typeof x === 'string')) fail('__metadata__ is not an object of strings');
+      metadata = v as Record<string, string>;
+    } else infos.push([name, tensorInfo(name, v, fail)]);
   }
+  const sorted = [...infos].sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0] || x[1].data_offsets[1] - y[1].data_offsets[1]);
+  let end = 0;
+  for (const [name, t] of sorted) {
+    const [b, e] = t.data_offsets;
+    if (b !== end) fail(`tensor ${JSON.stringify(name)}: data offsets [${b}, ${e}] ${b < end ? 'overlap the tensor before' : 'leave a gap after the tensor before'} (it ends at ${end})`);
+    end = e;
+  }
+  const dataLength = buf.length - base;
+  if (end !== dataLength) fail(`the tensors cover ${end} bytes of a ${dataLength}-byte data section (${end < dataLength ? 'trailing bytes' : 'truncated'})`);
+  const tensors = new Map<string, StoredTensor>();
+  for (const [name, t] of infos) tensors.set(name, { dtype: t.dtype, shape: t.shape, bytes: buf.subarray(base + t.data_offsets[0], base + t.data_offsets[1]) });
   return { tensors, metadata };
 }
 
@@ -98,36 +155,55 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
-  return parseSafetensors(fs.readFileSync(file), file);
+  return parseSafetensors(readRegularFile(file, 'safetensors file'), file);
 }
 
-function encodeBytes(t: RawTensor | StoredTensor): Buffer {
-  if ('bytes' in t) return Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+/** Bytes a tensor takes in the file: its element count times its dtype's size. */
+export function tensorByteLength(t: { dtype: Dtype; shape: number[] }): number {
+  return t.shape.reduce((a, c) => a * c, 1) * BYTES[t.dtype];
+}
+
+function encodeBytes(t: RawTensor | StoredTensor): Uint8Array {
+  if ('bytes' in t) return t.bytes;
   const d = t.data;
   if (t.dtype === 'F16' || t.dtype === 'BF16') throw new Error('writing F16/BF16 is not supported; write F32');
   const typed = t.dtype === 'F32' && !(d instanceof Float32Array) ? Float32Array.from(d as ArrayLike<number>) : d;
-  return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
+  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
-/** Serialises tensors (in insertion order; stored ones byte for byte) and string metadata. */
-export function serializeSafetensors(tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): Buffer {
-  const header: Record<string, unknown> = {};
+/**
+ * The file as chunks, made one tensor at a time (in insertion order; stored
+ * ones byte for byte) so that views are expanded one by one while writing.
+ */
+export function* safetensorsChunks(tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): Generator<Uint8Array> {
+  // A null-prototype object: a tensor named `__proto__` is an entry like any other.
+  const header = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  const chunks: Buffer[] = [];
   let off = 0;
   for (const [name, t] of tensors) {
-    const bytes = encodeBytes(t);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes.length] };
-    chunks.push(bytes);
-    off += bytes.length;
+    const n = tensorByteLength(t);
+    Object.defineProperty(header, name, { value: { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + n] }, enumerable: true });
+    off += n;
   }
   let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // keeps the data section 8-byte aligned
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // keeps the data section 8-byte aligned
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([head, Buffer.from(json, 'utf8'), ...chunks]);
+  yield head;
+  yield Buffer.from(json, 'utf8');
+  for (const [name, t] of tensors) {
+    const bytes = encodeBytes(t);
+    if (bytes.length !== tensorByteLength(t)) throw new Error(`tensor "${name}": ${bytes.length} bytes for shape [${t.shape}] ${t.dtype}`);
+    yield bytes;
+  }
 }
 
+/** Serialises tensors and string metadata to one buffer (the page's weights, tests). */
+export function serializeSafetensors(tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): Buffer {
+  return Buffer.concat([...safetensorsChunks(tensors, metadata)]);
+}
+
+/** Writes a safetensors file atomically, streaming it tensor by tensor. */
 export function writeSafetensors(file: string, tensors: Map<string, RawTensor | StoredTensor>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+  writeFileAtomic(file, safetensorsChunks(tensors, metadata));
 }

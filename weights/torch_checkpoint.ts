@@ -14,24 +14,27 @@
  * Reference: `torch/serialization.py` (`_save`, `_legacy_save`, `_load`).
  */
 import * as fs from 'fs';
-import { unzipSync } from 'fflate';
+import { numberFlag } from '../util/flags';
+import { openRegularFile, readAt } from '../util/read_file';
 import { PyDict, PyObject, PyTuple, PyValue, unpickle } from './pickle';
-import type { Dtype, StoredTensor } from './safetensors';
+import type { Dtype } from './safetensors';
+import { checkGeometry, ITEM_BYTES, StridedView } from './strided_view';
+import { ZipArchive } from './zip_archive';
 
 export interface TorchCheckpoint {
   file: string;
   format: 'zip' | 'legacy';
-  /** The unpickled object; each tensor is a `PyObject` of kind `tensor` whose `value` is `StoredTensor`. */
+  /** The unpickled object; each tensor is a `PyObject` of kind `tensor` whose `value` is a `StoredTensor` (a `StridedView`). */
   root: PyValue;
   /** Number of distinct storages read. */
   storages: number;
 }
 
-const STORAGE_DTYPES: Record<string, Dtype> = {
-  FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64',
-  LongStorage: 'I64', IntStorage: 'I32', ByteStorage: 'U8', BoolStorage: 'BOOL',
-};
-const ITEM_BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+/** Exact names only: a Map, so `constructor` or `__proto__` are not storage types. */
+const STORAGE_DTYPES = new Map<string, Dtype>([
+  ['FloatStorage', 'F32'], ['HalfStorage', 'F16'], ['BFloat16Storage', 'BF16'], ['DoubleStorage', 'F64'],
+  ['LongStorage', 'I64'], ['IntStorage', 'I32'], ['ByteStorage', 'U8'], ['BoolStorage', 'BOOL'],
+]);
 
 /** What a persistent id points at: a storage (or, in old legacy files, a view of one). */
 interface StorageRef {
@@ -50,42 +53,9 @@ interface PendingTensor {
   stride: number[];
 }
 
-/** Reads every tensor's elements out of its storage, honouring offset and strides. */
-function gather(t: PendingTensor, storage: Uint8Array, where: string): StoredTensor {
-  const item = ITEM_BYTES[t.storage.dtype];
-  const numel = t.shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(numel * item);
-  if (numel === 0) return { dtype: t.storage.dtype, shape: t.shape, bytes: out };
-  const base = t.storage.viewOffset + t.offset;
-  let maxIndex = base;
-  t.shape.forEach((s, d) => { maxIndex += (s - 1) * t.stride[d]; });
-  if (base < 0 || (maxIndex + 1) * item > storage.length) {
-    throw new Error(`${where}: a tensor of shape [${t.shape}] with strides [${t.stride}] at offset ${t.offset} reaches element ${maxIndex}, past its storage "${t.storage.key}" of ${storage.length / item} elements (the file is corrupt)`);
-  }
-  const contiguous = t.shape.every((_, d) => t.stride[d] === t.shape.slice(d + 1).reduce((a, b) => a * b, 1) || t.shape[d] === 1);
-  if (contiguous) {
-    out.set(storage.subarray(base * item, (base + numel) * item));
-    return { dtype: t.storage.dtype, shape: t.shape, bytes: out };
-  }
-  // Walk the index space in row-major order, carrying the storage offset along.
-  const idx = new Array<number>(t.shape.length).fill(0);
-  let src = base;
-  for (let i = 0; i < numel; i++) {
-    out.set(storage.subarray(src * item, src * item + item), i * item);
-    for (let d = t.shape.length - 1; d >= 0; d--) {
-      idx[d]++;
-      src += t.stride[d];
-      if (idx[d] < t.shape[d]) break;
-      src -= t.stride[d] * t.shape[d];
-      idx[d] = 0;
-    }
-  }
-  return { dtype: t.storage.dtype, shape: t.shape, bytes: out };
-}
-
 const intList = (v: PyValue, what: string, where: string): number[] => {
   const items = v instanceof PyTuple ? v.items : Array.isArray(v) ? v : undefined;
-  if (!items || !items.every((x) => typeof x === 'number')) throw new Error(`${where}: ${what} is not a tuple of ints`);
+  if (!items || !items.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) throw new Error(`${where}: ${what} is not a tuple of integers`);
   return items as number[];
 };
 
@@ -123,7 +93,7 @@ function makeGlobals(where: string, pending: PendingTensor[]): (module: string, 
     return obj;
   };
   const firstArg = (args: PyValue[]): PyValue => args[0];
-  const table: Record<string, PyValue> = {
+  const table: Record<string, PyObject> = {
     'collections.OrderedDict': new PyObject('OrderedDict', () => new PyDict()),
     'builtins.dict': new PyObject('dict', () => new PyDict()),
     'builtins.list': new PyObject('list', (a) => (Array.isArray(a[0]) ? [...a[0]] : [])),
@@ -148,10 +118,14 @@ function makeGlobals(where: string, pending: PendingTensor[]): (module: string, 
       if (state instanceof PyTuple && state.items[1] === '>') d.little = false;
     });
   });
+  // Exact lookups only: `in` on a plain object would also find inherited names such as `constructor`.
+  const allowed = new Map(Object.entries(table));
   return (module, name) => {
     const full = `${module}.${name}`;
-    if (full in table) return table[full];
-    if (module === 'torch' && name in STORAGE_DTYPES) return new PyObject('storage_type', undefined, STORAGE_DTYPES[name]);
+    const known = allowed.get(full);
+    if (known) return known;
+    const dtype = module === 'torch' ? STORAGE_DTYPES.get(name) : undefined;
+    if (dtype) return new PyObject('storage_type', undefined, dtype);
     throw new Error(`refused to load: the pickle names the global "${full}", which is not a tensor-checkpoint type; nothing was executed. ` +
       'Only tensors, storages and plain containers are allowed (a checkpoint that pickles code or model classes cannot be loaded safely)');
   };
@@ -164,19 +138,70 @@ function makePersistentLoad(where: string): (pid: PyValue) => PyValue {
     if (!t || t[0] !== 'storage') throw new Error(`${where}: unsupported persistent id ${JSON.stringify(t?.[0] ?? null)} (only storages are expected)`);
     const [, type, key, , numel, view] = t;
     if (!(type instanceof PyObject) || type.kind !== 'storage_type') throw new Error(`${where}: storage "${String(key)}" has no known storage type`);
-    if (typeof key !== 'string' || typeof numel !== 'number') throw new Error(`${where}: malformed storage reference`);
+    if (typeof key !== 'string' || !isCount(numel)) throw new Error(`${where}: malformed storage reference (key ${JSON.stringify(typeof key === 'string' ? key : null)}, ${String(numel)} elements)`);
     const ref: StorageRef = { key, dtype: type.value as Dtype, numel, viewOffset: 0 };
     if (view instanceof PyTuple) {
       // Legacy storage views: (view_key, offset, view_size) into the root storage `key`.
       const off = view.items[1];
-      if (typeof off !== 'number') throw new Error(`${where}: malformed storage view of "${key}"`);
+      if (!isCount(off)) throw new Error(`${where}: malformed storage view of "${key}"`);
       ref.viewOffset = off;
     }
     return new PyObject('storage', undefined, ref);
   };
 }
 
-function finish(file: string, pending: PendingTensor[], read: (ref: StorageRef) => Uint8Array): number {
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Byte size of a storage, refusing what cannot be counted. */
+function storageBytes(ref: StorageRef, file: string): number {
+  const n = ref.numel * ITEM_BYTES[ref.dtype];
+  if (!Number.isSafeInteger(n)) throw new Error(`${file}: storage "${ref.key}" declares ${ref.numel} elements, more than can be counted`);
+  return n;
+}
+
+/**
+ * Checks every tensor's geometry against its storage before any storage is
+ * read, and bounds what writing the views out as tensors would cost.
+ */
+function checkTensors(file: string, pending: PendingTensor[], names: Map<PyObject, string>): Map<PendingTensor, number> {
+  const numels = new Map<PendingTensor, number>();
+  const storages = new Map<string, number>();
+  let tensorBytes = 0;
+  for (const t of pending) {
+    const prior = storages.get(t.storage.key);
+    if (prior !== undefined && prior !== storageBytes(t.storage, file)) throw new Error(`${file}: storage "${t.storage.key}" is declared with two different sizes`);
+    storages.set(t.storage.key, storageBytes(t.storage, file));
+    try {
+      numels.set(t, checkGeometry({ shape: t.shape, stride: t.stride, offset: t.storage.viewOffset + t.offset }, t.storage.numel));
+    } catch (e) {
+      const name = names.get(t.obj) ?? `number ${pending.indexOf(t)}`;
+      throw new Error(`${file}: tensor "${name}" (storage "${t.storage.key}"): ${(e as Error).message}; the file is corrupt or hostile`);
+    }
+    tensorBytes += numels.get(t)! * ITEM_BYTES[t.storage.dtype];
+  }
+  const stored = [...storages.values()].reduce((a, b) => a + b, 0);
+  const expansion = numberFlag('GHOSTDET_MAX_VIEW_EXPANSION', 4);
+  if (tensorBytes > expansion * stored + 64 * 2 ** 20) {
+    throw new Error(`${file}: its tensors view ${(stored / 2 ** 20).toFixed(1)} MiB of storage but would take ${(tensorBytes / 2 ** 20).toFixed(1)} MiB written out ` +
+      `(more than ${expansion}× plus 64 MiB: overlapping or stride-0 views); refused. GHOSTDET_MAX_VIEW_EXPANSION raises the limit`);
+  }
+  return numels;
+}
+
+/** Names of the tensors in a dict and in its dicts one level down (a state_dict inside a training checkpoint), for errors. */
+function tensorNames(root: PyValue): Map<PyObject, string> {
+  const names = new Map<PyObject, string>();
+  if (!(root instanceof PyDict)) return names;
+  for (const [k, v] of root.map) {
+    if (v instanceof PyObject) names.set(v, String(k));
+    else if (v instanceof PyDict) for (const [k2, v2] of v.map) if (v2 instanceof PyObject) names.set(v2, `${String(k)}.${String(k2)}`);
+  }
+  return names;
+}
+
+/** Reads each referenced storage once and makes every tensor a view of it. */
+function finish(file: string, root: PyValue, pending: PendingTensor[], read: (ref: StorageRef) => Uint8Array): number {
+  const numels = checkTensors(file, pending, tensorNames(root));
   const cache = new Map<string, Uint8Array>();
   for (const t of pending) {
     let bytes = cache.get(t.storage.key);
@@ -184,31 +209,33 @@ function finish(file: string, pending: PendingTensor[], read: (ref: StorageRef) 
       bytes = read(t.storage);
       cache.set(t.storage.key, bytes);
     }
-    t.obj.value = gather(t, bytes, file);
+    const offset = t.storage.viewOffset + t.offset;
+    t.obj.value = new StridedView(t.storage.dtype, { shape: t.shape, stride: t.stride, offset }, numels.get(t)!, bytes);
   }
   return cache.size;
 }
 
-function readZip(file: string, buf: Uint8Array): TorchCheckpoint {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(buf);
-  } catch (e) {
-    throw new Error(`${file}: not a readable zip archive (${(e as Error).message}); the file is truncated or corrupt — an incomplete download? (${buf.length} bytes)`);
-  }
-  const pkl = Object.keys(entries).find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
-  if (!pkl) throw new Error(`${file}: zip archive without a data.pkl; not a torch.save file (members: ${Object.keys(entries).slice(0, 5).join(', ')})`);
+function readZip(file: string, fd: number, size: number): TorchCheckpoint {
+  const zip = ZipArchive.open(file, fd, size, numberFlag('GHOSTDET_MAX_ZIP_RATIO', 100));
+  const pkl = zip.names().find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
+  if (!pkl) throw new Error(`${file}: zip archive without a data.pkl; not a torch.save file (members: ${zip.names().slice(0, 5).join(', ')})`);
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
-  const order = entries[`${prefix}byteorder`];
-  if (order && new TextDecoder().decode(order).trim() === 'big') throw new Error(`${file}: big-endian checkpoints are not supported`);
+  if (zip.has(`${prefix}byteorder`)) {
+    const order = zip.read(`${prefix}byteorder`, { maxBytes: 16, what: 'byte order' });
+    if (new TextDecoder().decode(order).trim() === 'big') throw new Error(`${file}: big-endian checkpoints are not supported`);
+  }
+  const maxPickle = numberFlag('GHOSTDET_MAX_PICKLE_MB', 256) * 2 ** 20;
+  const pickle = zip.read(pkl, { maxBytes: maxPickle, what: 'pickle (GHOSTDET_MAX_PICKLE_MB raises the limit)' });
   const pending: PendingTensor[] = [];
   const where = `${file} (${pkl})`;
-  const { value } = unpickle(entries[pkl], { findGlobal: makeGlobals(where, pending), persistentLoad: makePersistentLoad(where), where });
-  const storages = finish(file, pending, (ref) => {
-    const data = entries[`${prefix}data/${ref.key}`];
-    if (!data) throw new Error(`${file}: storage "${ref.key}" is missing from the archive (expected ${prefix}data/${ref.key})`);
-    if (data.length < ref.numel * ITEM_BYTES[ref.dtype]) throw new Error(`${file}: storage "${ref.key}" has ${data.length} bytes, expected ${ref.numel} × ${ITEM_BYTES[ref.dtype]}`);
-    return data;
+  const { value } = unpickle(pickle, { findGlobal: makeGlobals(where, pending), persistentLoad: makePersistentLoad(where), where });
+  const storages = finish(file, value, pending, (ref) => {
+    const name = `${prefix}data/${ref.key}`;
+    const need = storageBytes(ref, file);
+    const m = zip.member(name);
+    if (!m) throw new Error(`${file}: storage "${ref.key}" is missing from the archive (expected ${name})`);
+    if (m.size < need) throw new Error(`${file}: storage "${ref.key}" has ${m.size} bytes, expected ${ref.numel} × ${ITEM_BYTES[ref.dtype]}`);
+    return zip.read(name, { maxBytes: need, what: `storage "${ref.key}" of ${ref.numel} × ${ITEM_BYTES[ref.dtype]} bytes` });
   });
   return { file, format: 'zip', root: value, storages };
 }
@@ -216,6 +243,7 @@ function readZip(file: string, buf: Uint8Array): TorchCheckpoint {
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 function readLegacy(file: string, buf: Uint8Array): TorchCheckpoint {
+  // The legacy layout has no index: its storages follow the pickles, so the whole file is read (it is what the tensors reference).
   const plain = { findGlobal: (m: string, n: string): PyValue => { throw new Error(`refused global "${m}.${n}" in the file header`); }, where: `${file} (header)` };
   const magic = unpickle(buf, plain, 0);
   if (magic.value !== LEGACY_MAGIC) throw new Error(`${file}: not a PyTorch file (wrong magic number)`);
@@ -235,16 +263,19 @@ function readLegacy(file: string, buf: Uint8Array): TorchCheckpoint {
   let pos = keys.end;
   for (const key of keys.value as string[]) {
     if (pos + 8 > buf.length) throw new Error(`${file}: truncated: storage "${key}" starts past the end of the file (${buf.length} bytes)`);
-    const numel = Number(dv.getBigInt64(pos, true));
+    const count = dv.getBigInt64(pos, true);
     const ref = refs.get(key);
-    const item = ref ? ITEM_BYTES[ref.dtype] : 0;
     if (!ref) throw new Error(`${file}: storage "${key}" is listed but no tensor uses it; its element size is unknown`);
+    const item = ITEM_BYTES[ref.dtype];
+    if (count < 0n) throw new Error(`${file}: corrupt: storage "${key}" declares ${count} elements`);
+    if (count * BigInt(item) > BigInt(buf.length - pos - 8)) throw new Error(`${file}: truncated: storage "${key}" needs ${count * BigInt(item)} bytes at byte ${pos + 8}, the file has ${buf.length}`);
+    const numel = Number(count);
+    if (numel < ref.numel) throw new Error(`${file}: storage "${key}" holds ${numel} elements, its tensors expect ${ref.numel}`);
     const end = pos + 8 + numel * item;
-    if (numel < 0 || end > buf.length) throw new Error(`${file}: truncated: storage "${key}" needs ${numel * item} bytes at byte ${pos + 8}, the file has ${buf.length}`);
     located.set(key, buf.subarray(pos + 8, end));
     pos = end;
   }
-  const storages = finish(file, pending, (ref) => {
+  const storages = finish(file, obj.value, pending, (ref) => {
     const b = located.get(ref.key);
     if (!b) throw new Error(`${file}: storage "${ref.key}" is not in the file's storage list`);
     return b;
@@ -259,12 +290,20 @@ export function looksLikeTorch(head: Uint8Array): boolean {
 
 /** Reads a `torch.save` file; errors name the file and what is wrong. */
 export function readTorchCheckpoint(file: string): TorchCheckpoint {
-  const buf = new Uint8Array(fs.readFileSync(file));
-  if (buf.length < 4) throw new Error(`${file}: ${buf.length} bytes is too short to be a PyTorch checkpoint`);
-  if (buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04) return readZip(file, buf);
-  if (buf[0] === 0x80) return readLegacy(file, buf);
-  if (new TextDecoder().decode(buf.subarray(257, 262)) === 'ustar') {
-    throw new Error(`${file}: a tar-format checkpoint (PyTorch < 0.4) is not supported; re-save it with a current PyTorch`);
+  const { fd, size } = openRegularFile(file, 'weights file');
+  try {
+    if (size < 4) throw new Error(`${file}: ${size} bytes is too short to be a PyTorch checkpoint`);
+    const head = readAt(fd, file, 0, Math.min(size, 262));
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return readZip(file, fd, size);
+    if (head[0] === 0x80) {
+      const all = readAt(fd, file, 0, size);
+      return readLegacy(file, new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+    }
+    if (new TextDecoder().decode(head.subarray(257, 262)) === 'ustar') {
+      throw new Error(`${file}: a tar-format checkpoint (PyTorch < 0.4) is not supported; re-save it with a current PyTorch`);
+    }
+    throw new Error(`${file}: not a PyTorch checkpoint (neither a zip archive nor a pickle: first bytes ${[...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  } finally {
+    fs.closeSync(fd);
   }
-  throw new Error(`${file}: not a PyTorch checkpoint (neither a zip archive nor a pickle: first bytes ${[...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }

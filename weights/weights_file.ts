@@ -11,6 +11,7 @@
  */
 import * as fs from 'fs';
 import { PyDict, PyObject, PyValue } from './pickle';
+import { openRegularFile, readAt, readRegularFile } from '../util/read_file';
 import { parseSafetensorsBytes, StoredTensor } from './safetensors';
 import { looksLikeTorch, readTorchCheckpoint } from './torch_checkpoint';
 
@@ -93,15 +94,27 @@ function isSafetensors(file: string, head: Buffer): boolean {
 
 /** Reads a weights file of any supported format; errors name the file and the problem. */
 export function readWeights(file: string, opts: ReadWeightsOptions = {}): WeightsFile {
-  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  const fd = fs.openSync(file, 'r');
-  const head = Buffer.alloc(16);
-  fs.readSync(fd, head, 0, 16, 0);
-  fs.closeSync(fd);
+  try {
+    return readWeightsUnchecked(file, opts);
+  } catch (e) {
+    // Our refusals name the file already; anything else (a bug reached by odd input) gets the name too.
+    const msg = (e as Error).message ?? String(e);
+    throw msg.startsWith(file) ? e : new Error(`${file}: cannot be read: ${msg}`);
+  }
+}
+
+function readWeightsUnchecked(file: string, opts: ReadWeightsOptions): WeightsFile {
+  const { fd, size } = openRegularFile(file, 'weights file');
+  let head: Buffer;
+  try {
+    head = readAt(fd, file, 0, Math.min(size, 16));
+  } finally {
+    fs.closeSync(fd);
+  }
   const notes: string[] = [];
   if (isSafetensors(file, head)) {
     if (opts.key) throw new Error(`${file}: a safetensors file holds one flat state_dict; --key ${opts.key} does not apply`);
-    const { tensors, metadata } = parseSafetensorsBytes(fs.readFileSync(file), file);
+    const { tensors, metadata } = parseSafetensorsBytes(readRegularFile(file, 'weights file'), file);
     return { file, format: 'safetensors', tensors: stripModulePrefix(tensors, notes), notes, metadata, leftOut: [] };
   }
   if (!looksLikeTorch(head)) throw new Error(`${file}: not a weights file this reads (safetensors, or torch.save zip / legacy)`);

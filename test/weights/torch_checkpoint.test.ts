@@ -5,7 +5,7 @@ import * as path from 'path';
 import { parseSafetensorsBytes, StoredTensor } from '../../weights/safetensors';
 import { readWeights } from '../../weights/weights_file';
 import { readTorchCheckpoint } from '../../weights/torch_checkpoint';
-import { zipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { needFixture } from '../helpers';
 
 
@@ -132,12 +132,18 @@ describe('PyTorch checkpoints: unsafe and broken files', () => {
 
     it('a zip whose data.pkl is corrupt, an empty file, and a file that is no checkpoint', function () {
       const b = Buffer.from(fs.readFileSync(needFixture(this, 'fixtures/checkpoints/views.pt')));
-      // Overwrite the pickle's first opcodes (stored uncompressed after the local header) with an unknown opcode.
+      // Overwrite the pickle's first opcodes (stored uncompressed after the local header) with an unknown opcode:
+      // the member's CRC-32 no longer matches.
       const at = b.indexOf(Buffer.from([0x80, 0x02, 0x63]));
       assert.ok(at > 0);
       b[at + 2] = 0xff;
+      const flipped = path.join(tmp, 'flipped_pickle.pt');
+      fs.writeFileSync(flipped, b);
+      assert.throws(() => readWeights(flipped), (e: Error) => e.message.startsWith(flipped) && /data\.pkl.*CRC-32 mismatch/.test(e.message));
+      // The same bytes zipped again with a matching CRC reach the unpickler, which refuses the opcode.
+      const members = unzipSync(new Uint8Array(b));
       const bad = path.join(tmp, 'bad_pickle.pt');
-      fs.writeFileSync(bad, b);
+      fs.writeFileSync(bad, zipSync(members, { level: 0 }));
       assert.throws(() => readWeights(bad), (e: Error) => e.message.startsWith(bad) && /opcode 0xff is not supported/.test(e.message));
       const empty = path.join(tmp, 'empty.pth');
       fs.writeFileSync(empty, '');
