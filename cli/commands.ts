@@ -89,8 +89,9 @@ const data: Register = (y) => y.command('data', 'Dataset tools: synth, check', (
     .option('images', { type: 'string', demandOption: true, describe: 'image folder' })
     .option('headers-only', { type: 'boolean', default: false, describe: 'read each image\'s header only (fast; misses truncated or corrupt data). Default: decode every image' })
     .option('workers', { type: 'number', describe: 'worker threads decoding images (default: one per core)' })
+    .option('max-image-pixels', { type: 'number', default: 89_478_485, describe: 'images declaring more width × height are skipped before decoding (Pillow\'s limit)' })
     .option('json', { type: 'string', describe: 'also write the report as JSON' }),
-  async (a) => (await import('./data')).runCheck({ ann: a.ann, images: a.images, json: a.json, headersOnly: a['headers-only'], workers: a.workers }))
+  async (a) => (await import('./data')).runCheck({ ann: a.ann, images: a.images, json: a.json, headersOnly: a['headers-only'], workers: a.workers, maxImagePixels: a['max-image-pixels'] }))
   .demandCommand(1, 'Name a data command: synth or check'));
 
 const convert: Register = (y) => y.command(

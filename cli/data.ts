@@ -14,14 +14,14 @@ export function runSynth(a: { out: string; images: number; size: number; seed: n
 }
 
 /** Exit code 1 only when the dataset cannot be used at all. */
-export async function runCheck(a: { ann: string; images: string; json?: string; headersOnly: boolean; workers?: number }): Promise<void> {
+export async function runCheck(a: { ann: string; images: string; json?: string; headersOnly: boolean; workers?: number; maxImagePixels?: number }): Promise<void> {
   const mode = a.headersOnly ? 'header' : 'decode';
   const workers = a.workers ?? defaultWorkers();
   const t0 = Date.now();
   const json = readInstancesForBoxes(a.ann);
   let bar: ReturnType<typeof progressBar> | undefined;
   const v = await validateCocoParallel(json, a.ann, {
-    imagesDir: path.resolve(a.images), checkFiles: mode, workers,
+    imagesDir: path.resolve(a.images), checkFiles: mode, workers, maxImagePixels: a.maxImagePixels,
     onProgress: (done, total) => (bar ??= progressBar(mode === 'decode' ? 'decoding' : 'reading headers', total)).update(done),
   });
   bar?.stop();

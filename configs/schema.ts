@@ -4,7 +4,7 @@
  * coerces the value to the existing field's type. Unknown keys and wrong types
  * are errors with a did-you-mean.
  */
-import * as fs from 'fs';
+import { readRegularFile } from '../util/read_file';
 import * as path from 'path';
 import type { ModelConfig } from '../detectors/build';
 import type { DataConfig } from '../data/data_config';
@@ -75,7 +75,7 @@ export const DEFAULTS: Config = {
     kind: 'coco', root: '', trainAnn: 'annotations/instances_train2017.json', trainImages: 'train2017',
     valAnn: 'annotations/instances_val2017.json', valImages: 'val2017',
     synthetic: { images: 512, val: 64, size: 128, seed: 0 },
-    resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header', workers: 1, prefetch: 4, maxBadFraction: 0.01,
+    resize: { mode: 'keepRatio', scale: [1333, 800], size: 512 }, sizeDivisor: 128, flipProb: 0.5, filterEmpty: true, checkFiles: 'header', workers: 1, prefetch: 4, maxImagePixels: 89_478_485, maxBadFraction: 0.01,
     mosaic: { enabled: false, prob: 1, centerRange: [0.5, 1.5] },
     randomAffine: { enabled: false, maxRotate: 10, scaleRange: [0.1, 2], maxShear: 2, maxTranslate: 0.1 },
   },
@@ -135,7 +135,8 @@ export function mergeChecked(base: Json, over: Json, schema: Json, where: string
     const sub = where ? `${where}.${k}` : k;
     checkMoved(sub, 'config');
     const s = isPlain(schema) ? schema[k] : undefined;
-    if (isPlain(schema) && !(k in schema) && !OPEN.has(where)) throw new Error(`unknown config key "${sub}"${didYouMean(k, Object.keys(schema))}`);
+    if (k === '__proto__') throw new Error(`config key "${sub}" is not allowed`);
+    if (isPlain(schema) && !Object.prototype.hasOwnProperty.call(schema, k) && !OPEN.has(where)) throw new Error(`unknown config key "${sub}"${didYouMean(k, Object.keys(schema))}`);
     out[k] = mergeChecked(out[k], v, OPEN.has(where) ? (isPlain(base) ? base[k] : undefined) as Json : (s as Json), sub);
   }
   return out;
@@ -147,14 +148,32 @@ export interface LoadedConfig {
   files: string[];
 }
 
+/** A config is a small JSON file: the largest we ship is 2 KB. */
+const MAX_CONFIG_BYTES = 2 ** 20;
+/** Deepest nesting a config may have; the schema itself is 5 levels deep. */
+const MAX_CONFIG_DEPTH = 32;
+
+/** Refuses nesting deeper than `MAX_CONFIG_DEPTH`, walking with a stack of its own (no recursion over the file). */
+function checkDepth(j: unknown, file: string): void {
+  const stack: Array<[unknown, number]> = [[j, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > MAX_CONFIG_DEPTH) throw new Error(`${file}: nested more than ${MAX_CONFIG_DEPTH} levels deep; not a config`);
+    for (const x of Object.values(v)) stack.push([x, d + 1]);
+  }
+}
+
 function readConfigFile(file: string): Record<string, Json> {
   let j: unknown;
+  const text = readRegularFile(file, 'config', MAX_CONFIG_BYTES).toString('utf8');
   try {
-    j = JSON.parse(fs.readFileSync(file, 'utf8'));
+    j = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   if (!isPlain(j)) throw new Error(`${file}: a config is a JSON object`);
+  checkDepth(j, file);
   return j;
 }
 
@@ -166,7 +185,7 @@ export function applySet(cfg: Config, expr: string): Config {
   for (let i = 1; i <= keys.length; i++) checkMoved(keys.slice(0, i).join('.'), `--set ${expr}`);
   let schema: Json = DEFAULTS as unknown as Json, cur: Json = cfg as unknown as Json;
   for (const k of keys.slice(0, -1)) {
-    if (!isPlain(cur) || !(k in cur)) throw new Error(`--set ${expr}: unknown config key "${k}"${isPlain(cur) ? didYouMean(k, Object.keys(cur)) : ''}`);
+    if (!isPlain(cur) || !Object.prototype.hasOwnProperty.call(cur, k)) throw new Error(`--set ${expr}: unknown config key "${k}"${isPlain(cur) ? didYouMean(k, Object.keys(cur)) : ''}`);
     cur = cur[k];
     schema = isPlain(schema) ? schema[k] : null;
   }
@@ -224,6 +243,8 @@ function baseFiles(file: string, ext: Json | undefined): string[] {
   if (ext === undefined) return [];
   const list = Array.isArray(ext) ? ext : [ext];
   if (!list.length || list.some((e) => typeof e !== 'string' || e === '')) throw new Error(`${file}: "extends" must be a path or a list of paths`);
+  const bad = (list as string[]).find((e) => !e.endsWith('.json'));
+  if (bad !== undefined) throw new Error(`${file}: "extends" names ${JSON.stringify(bad)}; a base config is a .json file`);
   return (list as string[]).map((e) => path.resolve(path.dirname(file), e));
 }
 

@@ -41,7 +41,7 @@ export class BatchBuilder {
   private read(index: number, bad: BadImage[]): BoxedImage | undefined {
     const im = this.dataset.images[index];
     try {
-      return { img: readImage(im.file), boxes: im.boxes, labels: im.labels, ignore: im.ignore };
+      return { img: readImage(im.file, this.dataset.limits), boxes: im.boxes, labels: im.labels, ignore: im.ignore };
     } catch (e) {
       bad.push({ id: im.id, file: im.file, error: (e as Error).message });
       return undefined;

@@ -5,7 +5,8 @@
  * travels with every model trained on it.
  */
 import { readInstancesForBoxes } from './instances_reader';
-import { formatReport, validateCoco, ValidateOptions, ValidationReport } from './validate';
+import type { ImageLimits } from './image_file';
+import { formatReport, imageLimits, validateCoco, ValidateOptions, ValidationReport } from './validate';
 
 export interface LabelMap {
   /** `catIds[label]` is the COCO category id of a contiguous label. */
@@ -31,6 +32,8 @@ export interface CocoDataset {
   images: DatasetImage[];
   labels: LabelMap;
   report: ValidationReport;
+  /** Where image files may be read from, and how large they may be. */
+  limits: ImageLimits;
 }
 
 export interface LoadCocoOptions extends ValidateOptions {
@@ -63,5 +66,5 @@ export function loadCoco(annFile: string, o: LoadCocoOptions): CocoDataset {
     return { ...im, boxes: Float32Array.from(t.boxes), labels: Int32Array.from(t.labels), ignore: Float32Array.from(t.ignore) };
   });
   if (o.filterEmpty) images = images.filter((im) => im.labels.length > 0);
-  return { annFile, images, labels: { catIds: cats.map((c) => c.id), names: cats.map((c) => c.name) }, report: v.report };
+  return { annFile, images, labels: { catIds: cats.map((c) => c.id), names: cats.map((c) => c.name) }, report: v.report, limits: imageLimits(o) };
 }

@@ -3,7 +3,10 @@
  * name the file, the record and the problem. Shared by the dataset loader
  * (`data/`) and the evaluator (`eval/`); plain TypeScript, no tfjs.
  */
-import * as fs from 'fs';
+import { readRegularFile } from '../util/read_file';
+
+/** Largest annotation file read (COCO's train2017 instances are 448 MB). */
+export const MAX_JSON_BYTES = 2 ** 31;
 
 /** A bad input file: names the file, the record and the problem. */
 export class CocoFormatError extends Error {
@@ -17,9 +20,9 @@ export class CocoFormatError extends Error {
 export function readJson(file: string): unknown {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, 'annotation file', MAX_JSON_BYTES).toString('utf8');
   } catch (e) {
-    throw new CocoFormatError(file, 'file', (e as Error).message);
+    throw new CocoFormatError(file, 'file', (e as Error).message.replace(`${file}: `, ''));
   }
   try {
     return JSON.parse(text);

@@ -25,6 +25,8 @@ export interface DataConfig {
   workers: number;
   /** Batches made ahead at most with workers: the loader's memory is bounded by this many batches. */
   prefetch: number;
+  /** Images whose header declares more width × height are skipped before decoding (default: Pillow's limit, about 89.5 Mpx). */
+  maxImagePixels: number;
   /** An epoch stops when more than this fraction of its images cannot be decoded (each is skipped and named). */
   maxBadFraction: number;
   /** YOLOX augmentation: mosaic of 4 images with probability `prob` (training only; off for the L1 epochs). */

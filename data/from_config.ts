@@ -92,5 +92,5 @@ export function trainLoader(d: DataConfig, batchSize: number, seed: number, ds: 
 
 /** One split's annotations, checked as `data.checkFiles` says (empty images dropped for training when `data.filterEmpty`). */
 export function loadSplit(d: DataConfig, ann: string, images: string, train: boolean, log: (s: string) => void): CocoDataset {
-  return loadCoco(ann, { imagesDir: images, checkFiles: d.checkFiles, filterEmpty: train && d.filterEmpty, log });
+  return loadCoco(ann, { imagesDir: images, checkFiles: d.checkFiles, maxImagePixels: d.maxImagePixels, filterEmpty: train && d.filterEmpty, log });
 }

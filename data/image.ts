@@ -4,9 +4,9 @@
  * for its speed). Grayscale, CMYK and alpha inputs come out as RGB; a corrupt
  * file throws an error naming it.
  */
-import * as fs from 'fs';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
+import { checkPixels, DEFAULT_IMAGE_LIMITS, ImageLimits, readImageFile } from './image_file';
 import { ImageKind, rgbaToRgb, sniff } from './pixels';
 
 export interface RgbImage {
@@ -18,9 +18,15 @@ export interface RgbImage {
 
 export { sniff, ImageKind };
 
-/** Decodes PNG or JPEG bytes; `name` is used in errors. */
-export function decodeImage(buf: Buffer, name: string): RgbImage {
+/**
+ * Decodes PNG or JPEG bytes; `name` is used in errors. The size in the header
+ * is checked against `maxPixels` first; jpeg-js is given the same cap, for a
+ * JPEG whose frame header comes after what `imageSize` scans.
+ */
+export function decodeImage(buf: Buffer, name: string, maxPixels = DEFAULT_IMAGE_LIMITS.maxPixels): RgbImage {
   const kind = sniff(buf);
+  const declared = imageSize(buf);
+  if (declared) checkPixels(declared, name, maxPixels);
   try {
     if (kind === 'png') {
       // pngjs expands palette, grayscale and 16-bit images to 8-bit RGBA.
@@ -29,7 +35,7 @@ export function decodeImage(buf: Buffer, name: string): RgbImage {
     }
     if (kind === 'jpeg') {
       // jpeg-js converts YCbCr, grayscale and (Adobe) CMYK to RGBA.
-      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 2048 });
+      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 2048 });
       return { width: j.width, height: j.height, data: rgbaToRgb(j.data, j.width * j.height) };
     }
   } catch (e) {
@@ -38,8 +44,9 @@ export function decodeImage(buf: Buffer, name: string): RgbImage {
   throw new Error(`${name}: not a PNG or JPEG file`);
 }
 
-export function readImage(file: string): RgbImage {
-  return decodeImage(fs.readFileSync(file), file);
+/** Reads and decodes an image file within `limits` (a user-named file by default: no folder, Pillow's pixel cap). */
+export function readImage(file: string, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): RgbImage {
+  return decodeImage(readImageFile(file, limits), file, limits.maxPixels);
 }
 
 /**

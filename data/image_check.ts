@@ -3,8 +3,8 @@
  * has a readable header), and has the declared size. Shared by the in-process
  * validator and the `data check` worker threads.
  */
-import * as fs from 'fs';
 import { decodeImage, imageSize } from './image';
+import { checkPixels, ImageLimits, ImageRefused, readImageFile } from './image_file';
 
 export type FileCheckMode = 'header' | 'decode';
 
@@ -17,23 +17,28 @@ export interface ImageRecord {
 }
 
 export interface FileCheckResult {
-  problem?: { kind: 'image_missing' | 'image_undecodable' | 'image_size_mismatch'; detail: string };
+  problem?: { kind: 'image_missing' | 'image_undecodable' | 'image_size_mismatch' | 'image_outside_root' | 'image_too_large'; detail: string };
   /** The size the file has, when it could be read. */
   size?: { width: number; height: number };
 }
 
-export function checkImageFile(im: ImageRecord, mode: FileCheckMode): FileCheckResult {
+export function checkImageFile(im: ImageRecord, mode: FileCheckMode, limits: ImageLimits): FileCheckResult {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(im.file);
+    buf = readImageFile(im.file, limits);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { problem: { kind: 'image_missing', detail: `${im.file}${code && code !== 'ENOENT' ? ` (${code})` : ''}` } };
+    if (e instanceof ImageRefused) return { problem: { kind: e.kind, detail: e.message } };
+    return { problem: { kind: 'image_missing', detail: (e as Error).message } };
   }
   let size: { width: number; height: number } | undefined;
   try {
-    size = mode === 'decode' ? decodeImage(buf, im.file) : imageSize(buf);
+    if (mode === 'decode') size = decodeImage(buf, im.file, limits.maxPixels);
+    else {
+      size = imageSize(buf);
+      if (size) checkPixels(size, im.file, limits.maxPixels);
+    }
   } catch (e) {
+    if (e instanceof ImageRefused) return { problem: { kind: e.kind, detail: e.message } };
     return { problem: { kind: 'image_undecodable', detail: (e as Error).message } };
   }
   if (!size) return { problem: { kind: 'image_undecodable', detail: `${im.file}: not a readable PNG or JPEG` } };

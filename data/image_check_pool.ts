@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { checkImageFile, FileCheckMode, FileCheckResult, ImageRecord } from './image_check';
+import type { ImageLimits } from './image_file';
 import type { CheckChunk, CheckChunkReply } from './image_check_worker';
 
 export interface CheckPoolOptions {
@@ -23,12 +24,12 @@ export function defaultWorkers(): number {
 }
 
 /** Every record's result by image id. */
-export async function checkImagesParallel(images: ImageRecord[], mode: FileCheckMode, o: CheckPoolOptions = {}): Promise<Map<number, FileCheckResult>> {
+export async function checkImagesParallel(images: ImageRecord[], mode: FileCheckMode, limits: ImageLimits, o: CheckPoolOptions = {}): Promise<Map<number, FileCheckResult>> {
   const out = new Map<number, FileCheckResult>();
   const n = Math.min(o.workers ?? defaultWorkers(), Math.ceil(images.length / (o.chunk ?? 16)));
   if (n <= 0) {
     images.forEach((im, i) => {
-      out.set(im.id, checkImageFile(im, mode));
+      out.set(im.id, checkImageFile(im, mode, limits));
       o.onProgress?.(i + 1, images.length);
     });
     return out;
@@ -40,7 +41,7 @@ export async function checkImagesParallel(images: ImageRecord[], mode: FileCheck
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
       const send = (): void => {
         if (next >= images.length) return resolve();
-        const msg: CheckChunk = { mode, images: images.slice(next, next + size) };
+        const msg: CheckChunk = { mode, limits, images: images.slice(next, next + size) };
         next += size;
         w.postMessage(msg);
       };

@@ -10,8 +10,8 @@
  * inside a string a quote is always escaped, so a file name or caption that
  * contains the text `"segmentation"` is never touched.
  */
-import * as fs from 'fs';
-import { CocoFormatError, readJson } from './coco_json';
+import { readRegularFile } from '../util/read_file';
+import { CocoFormatError, MAX_JSON_BYTES, readJson } from './coco_json';
 
 const KEY = Buffer.from('"segmentation"');
 const [SPACE, TAB, LF, CR] = [0x20, 0x09, 0x0a, 0x0d];
@@ -85,9 +85,9 @@ export function stripSegmentations(buf: Buffer): Buffer {
 export function readInstancesForBoxes(file: string): unknown {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    buf = readRegularFile(file, 'annotation file', MAX_JSON_BYTES);
   } catch (e) {
-    throw new CocoFormatError(file, 'file', (e as Error).message);
+    throw new CocoFormatError(file, 'file', (e as Error).message.replace(`${file}: `, ''));
   }
   try {
     return JSON.parse(stripSegmentations(buf).toString('utf8'));

@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import { checkImageFile, FileCheckMode, FileCheckResult, ImageRecord } from './image_check';
+import { DEFAULT_MAX_IMAGE_PIXELS, ImageLimits, isInside } from './image_file';
 import { checkImagesParallel, CheckPoolOptions } from './image_check_pool';
 
 export type ProblemKind =
@@ -14,7 +15,7 @@ export type ProblemKind =
   | 'duplicate_category_id' | 'duplicate_category_name'
   | 'unknown_image' | 'unknown_category' | 'bad_bbox' | 'degenerate_bbox' | 'bbox_outside_image'
   | 'bad_iscrowd' | 'bad_area' | 'area_mismatch'
-  | 'image_missing' | 'image_undecodable' | 'image_size_mismatch' | 'no_images';
+  | 'image_missing' | 'image_undecodable' | 'image_size_mismatch' | 'image_outside_root' | 'image_too_large' | 'no_images';
 
 /** What happens to records with each problem. */
 export const ACTION: Record<ProblemKind, string> = {
@@ -38,6 +39,8 @@ export const ACTION: Record<ProblemKind, string> = {
   image_missing: 'image and its annotations skipped',
   image_undecodable: 'image and its annotations skipped',
   image_size_mismatch: 'image and its annotations skipped',
+  image_outside_root: 'image and its annotations skipped; the file is not opened (only files inside the images folder are read)',
+  image_too_large: 'image and its annotations skipped before decoding (data.maxImagePixels raises the limit)',
   no_images: 'fatal: nothing left to train on',
 };
 
@@ -81,6 +84,13 @@ export interface ValidateOptions {
   checkFiles?: 'none' | FileCheckMode;
   /** Examples kept per problem kind (default 5). */
   examples?: number;
+  /** Largest width × height of an image (default: Pillow's limit, about 89.5 Mpx). */
+  maxImagePixels?: number;
+}
+
+/** The limits images of this dataset are read within: inside `imagesDir`, under the pixel cap. */
+export function imageLimits(o: ValidateOptions): ImageLimits {
+  return { root: path.resolve(o.imagesDir), maxPixels: o.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS };
 }
 
 /**
@@ -156,6 +166,8 @@ function readImages(rawImages: unknown[], imagesDir: string, p: Problems): { img
     const where = (): string => `images[${i}] (id ${im.id}, ${im.file_name})`;
     if (imgById.has(im.id)) return p.add('duplicate_image_id', where());
     const file = path.resolve(imagesDir, im.file_name);
+    // By the path alone here; symlinks are resolved when the file is opened (data/image_file.ts).
+    if (!isInside(path.resolve(imagesDir), file)) return p.add('image_outside_root', `${where()}: resolves to ${file}, outside ${imagesDir}; not opened`);
     const first = byFile.get(file);
     if (first !== undefined) return p.add('duplicate_file_name', `${where()}: the file of image id ${first} too`);
     byFile.set(file, im.id);
@@ -266,7 +278,7 @@ export function validateCoco(json: unknown, file: string, o: ValidateOptions): V
   const p = new Problems(o.examples ?? 5);
   const s = readStructure(json, file, o, p);
   const mode = o.checkFiles ?? 'header';
-  if (s) applyFileResults(s, mode === 'none' ? undefined : new Map(records(s).map((im) => [im.id, checkImageFile(im, mode)])), p);
+  if (s) applyFileResults(s, mode === 'none' ? undefined : new Map(records(s).map((im) => [im.id, checkImageFile(im, mode, imageLimits(o))])), p);
   return finish(s, file, p);
 }
 
@@ -275,7 +287,7 @@ export async function validateCocoParallel(json: unknown, file: string, o: Valid
   const p = new Problems(o.examples ?? 5);
   const s = readStructure(json, file, o, p);
   const mode = o.checkFiles ?? 'decode';
-  if (s) applyFileResults(s, mode === 'none' ? undefined : await checkImagesParallel(records(s), mode, o), p);
+  if (s) applyFileResults(s, mode === 'none' ? undefined : await checkImagesParallel(records(s), mode, imageLimits(o), o), p);
   return finish(s, file, p);
 }
 

@@ -97,6 +97,18 @@ function tensorInfo(name: string, v: unknown, fail: (m: string) => never): Tenso
 }
 
 /**
+ * The header length a safetensors file's first 8 bytes declare, checked
+ * against the cap and the file size before anything else is read.
+ */
+export function checkHeaderLength(first8: Uint8Array, fileSize: number, file: string): number {
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  const maxHeader = numberFlag('GHOSTDET_MAX_HEADER_MB', DEFAULT_MAX_HEADER_MB) * 1e6;
+  if (n > BigInt(Math.floor(maxHeader))) throw new Error(`${file}: safetensors header of ${n} bytes is over the ${maxHeader / 1e6} MB limit (GHOSTDET_MAX_HEADER_MB raises it)`);
+  if (n > BigInt(fileSize - 8)) throw new Error(`${file}: header length ${n} exceeds file size ${fileSize} (the file is truncated or not safetensors)`);
+  return Number(n);
+}
+
+/**
  * Parses a safetensors buffer without decoding: each tensor's bytes as stored;
  * `file` names it in errors. Validated as the safetensors library does: the
  * header is capped (GHOSTDET_MAX_HEADER_MB, default 100 MB), dtypes come from
@@ -107,11 +119,7 @@ export function parseSafetensorsBytes(buf: Uint8Array, file = '<buffer>'): { ten
   const fail = (m: string): never => { throw new Error(`${file}: ${m}`); };
   if (buf.length < 8) fail(`not a safetensors file (${buf.length} bytes)`);
   // DataView and TextDecoder rather than Buffer methods: the browser page parses its weights with this too.
-  const n = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
-  const maxHeader = numberFlag('GHOSTDET_MAX_HEADER_MB', DEFAULT_MAX_HEADER_MB) * 1e6;
-  if (n > BigInt(Math.floor(maxHeader))) fail(`safetensors header of ${n} bytes is over the ${maxHeader / 1e6} MB limit (GHOSTDET_MAX_HEADER_MB raises it)`);
-  if (n > BigInt(buf.length - 8)) fail(`header length ${n} exceeds file size ${buf.length} (the file is truncated or not safetensors)`);
-  const base = 8 + Number(n);
+  const base = 8 + checkHeaderLength(buf.subarray(0, 8), buf.length, file);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, base)));

@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import { PyDict, PyObject, PyValue } from './pickle';
 import { openRegularFile, readAt, readRegularFile } from '../util/read_file';
-import { parseSafetensorsBytes, StoredTensor } from './safetensors';
+import { checkHeaderLength, parseSafetensorsBytes, StoredTensor } from './safetensors';
 import { looksLikeTorch, readTorchCheckpoint } from './torch_checkpoint';
 
 export const STATE_DICT_KEYS = ['state_dict', 'model', 'model_state', 'model_state_dict', 'state_dict_ema', 'model_ema', 'ema'];
@@ -114,6 +114,8 @@ function readWeightsUnchecked(file: string, opts: ReadWeightsOptions): WeightsFi
   const notes: string[] = [];
   if (isSafetensors(file, head)) {
     if (opts.key) throw new Error(`${file}: a safetensors file holds one flat state_dict; --key ${opts.key} does not apply`);
+    if (head.length < 8) throw new Error(`${file}: not a safetensors file (${size} bytes)`);
+    checkHeaderLength(head, size, file); // before reading the whole file
     const { tensors, metadata } = parseSafetensorsBytes(readRegularFile(file, 'weights file'), file);
     return { file, format: 'safetensors', tensors: stripModulePrefix(tensors, notes), notes, metadata, leftOut: [] };
   }
