@@ -43,6 +43,6 @@ export async function runEval(a: EvalArgs): Promise<void> {
   }, ev.categoryNames);
   console.log(ev.lines.join('\n'));
   console.log(perCategoryTable(new Map(Object.entries(ev.perCategoryAP).map(([k, v]) => [Number(k), v])), ev.categoryNames).join('\n'));
-  console.log(`FPS ${fps.inferenceFps.toFixed(2)} (forward only ${fps.forwardFps.toFixed(2)}) at ${H}×${W}, batch 1, BN folded, on ${info.name}`);
+  console.log(`FPS ${fps.inferenceFps} = ${fps.inferenceMs} ms an image (forward only ${fps.forwardFps} = ${fps.forwardMs} ms) at ${H}×${W}, batch 1, BN folded, on ${info.name}`);
   console.log(`report: ${files.json}, ${files.md}${a.json ? `; detections: ${a.json}` : ''}`);
 }
