@@ -68,6 +68,10 @@ export interface SimdExports {
   winogradPackFilter(w: number, out: number, fin: number, fout: number, flip: number): void;
   /** `geometry`: see simd/winograd.ts; `zeros`: K zero floats. */
   winogradConv(x: number, packed: number, y: number, geometry: number, zeros: number, scratch: number): void;
+  /** As `winogradPackFilter`, for F(4×4, 3×3): `[36, ceil(N / 8), K, 8]` panels (see simd/winograd4.ts). */
+  winograd4PackFilter(w: number, out: number, fin: number, fout: number, flip: number): void;
+  /** As `winogradConv`, F(4×4, 3×3); scratch 36·chunk·(K + N8) floats. */
+  winograd4Conv(x: number, packed: number, y: number, geometry: number, zeros: number, scratch: number): void;
   /** dW of a 3×3 stride-1 conv; `geometry`: see simd/winograd.ts. */
   winogradFilterGrad(x: number, dy: number, dw: number, geometry: number, zeros: number, scratch: number): void;
 }
@@ -86,6 +90,9 @@ interface WasmBackendLike {
 /** The kernels bound to one tfjs-wasm heap, with what a kernel needs around them. */
 export interface Simd {
   k: SimdExports;
+  /** The compiled module and the heap it runs on: a helper thread instantiates the same on the same memory (engine/simd_helper.ts). */
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
   /** Built with relaxed SIMD: multiply-adds are fused where the CPU can. */
   relaxed: boolean;
   /** Heap address of a tensor's data. */
@@ -124,10 +131,12 @@ function bind(backend: WasmBackendLike, memory: WebAssembly.Memory, relaxed: boo
   if (!fs.existsSync(file)) return null;
   const bytes: BufferSource = new Uint8Array(fs.readFileSync(file));
   if (relaxed && !relaxedCompiles(bytes)) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const module = new WebAssembly.Module(bytes);
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   const heap = backend.wasm;
   return {
     k: instance.exports as unknown as SimdExports,
+    module, memory,
     relaxed,
     ptr: (t) => {
       const d = backend.dataIdMap.get(t.dataId);

@@ -10,15 +10,18 @@
  * longer writes the `[kh·kw·Cin, P]` im2colᵀ, 9× the input for a 3×3 conv.
  *
  * Used where our SIMD module runs and the backend has one XNNPACK thread (a
- * training replica; bench:train measures both layouts): with more threads
- * XNNPACK's pool splits each conv across cores, which ours does not.
+ * training replica; bench:train measures both layouts), and at more threads
+ * where the forward GEMMs split their output rows with a helper thread on
+ * the shared heap (engine/simd_helper.ts; the gradients' GEMMs then run on
+ * one core, the input gradient's split as forward GEMMs do).
  * GHOSTDET_CONV_GEMM=0 turns them off, GHOSTDET_CONV_GEMM=1 on at any
- * thread count.
+ * thread count even without the helper.
  */
 import { tf } from '../engine/tf';
 import { Geometry, geometry, phases } from './conv_geometry';
 import { storage } from '../engine/kernel_storage';
 import { simdFor, Simd } from '../engine/simd_module';
+import { simdHelperFor, splitRow } from '../engine/simd_helper';
 import { MIN_OUTPUTS, winogradConv2D, winogradFilterGrad, winogradFits, winogradInputGrad } from './winograd';
 import { flag } from '../util/flags';
 
@@ -41,8 +44,9 @@ export function convGemmFor(backend: Backend): Simd | undefined {
   if (mode === '0') return undefined;
   const simd = simdFor(backend);
   if (!simd) return undefined;
-  return mode === '1' || xnnpackThreads(backend) === 1 ? simd : undefined;
+  return mode === '1' || xnnpackThreads(backend) === 1 || simdHelperFor(simd) ? simd : undefined;
 }
+
 
 /** The first 16 ints of simd/conv_gemm.ts's geometry block. */
 function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry, groups: number): number[] {
@@ -80,9 +84,27 @@ export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: 
 /** The forward GEMM over packed panels, with its scratch. */
 function forward(simd: Simd, x: number, xShape: number[], packed: number, y: number, cout: number, g: Geometry, groups: number, place: Placement): void {
   const cin = xShape[3], K = g.kh * g.kw * (cin / groups);
-  withScratch(simd, [cin * 4, K * 16], (zeros, tile) => {
+  const helper = simdHelperFor(simd);
+  const cut = helper ? splitRow(g.outH, 1, xShape[0] * g.outH * g.outW * K * cout) : 0;
+  withScratch(simd, [cin * 4, K * 16, cut ? K * 16 : 0], (zeros, tile, tile2) => {
     simd.f32(zeros, cin).fill(0);
-    simd.withInts([...geometryInts(xShape, cout, g, groups), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
+    if (!cut || !helper) {
+      simd.withInts([...geometryInts(xShape, cout, g, groups), ...place], (geo) => simd.k.convForward(x, packed, y, geo, zeros, tile));
+      return;
+    }
+    // Rows [cut, outH) on the helper: the window starts cut·sh rows lower, and lands cut·ys rows lower.
+    const [H, W, y0, x0, ys, xs] = place;
+    const low: Geometry = { ...g, outH: g.outH - cut, top: g.top - cut * g.sh };
+    simd.withInts([...geometryInts(xShape, cout, low, groups), H, W, y0 + cut * ys, x0, ys, xs], (geoLow) => {
+      simd.withInts([...geometryInts(xShape, cout, { ...g, outH: cut }, groups), ...place], (geoHigh) => {
+        helper.start('convForward', [x, packed, y, geoLow, zeros, tile2]);
+        try {
+          simd.k.convForward(x, packed, y, geoHigh, zeros, tile);
+        } finally {
+          helper.finish();
+        }
+      });
+    });
   });
 }
 

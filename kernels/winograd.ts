@@ -16,6 +16,7 @@ import type { Geometry } from './conv_geometry';
 import { storage } from '../engine/kernel_storage';
 import type { Simd } from '../engine/simd_module';
 import { flag } from '../util/flags';
+import { simdHelperFor, splitRow } from '../engine/simd_helper';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -41,9 +42,9 @@ export function winogradFits(g: Geometry, k: number, n: number, groups: number, 
     && k % 4 === 0 && k >= MIN_CHANNELS && n >= MIN_CHANNELS && outputs >= minOutputs;
 }
 
-/** Tiles per chunk: its transformed inputs and products (16 positions each) in ~512 KB. */
-function chunkTiles(k: number, n8: number): number {
-  return Math.max(16, Math.min(256, Math.floor(8192 / (k + n8) / 4) * 4));
+/** Tiles per chunk: its transformed inputs and products (`positions` each) in ~512 KB. */
+function chunkTiles(k: number, n8: number, positions = 16): number {
+  return Math.max(positions === 16 ? 16 : 8, Math.min(256, Math.floor((8192 * 16) / positions / (k + n8) / 4) * 4));
 }
 
 /**
@@ -55,16 +56,50 @@ function run(simd: Simd, x: TensorInfo, filter: TensorInfo, flip: boolean, y: Te
   const [n, h, w, k] = x.shape;
   const [, , fin, fout] = filter.shape;
   const N = flip ? fin : fout, blocks = Math.ceil(N / 8), n8 = blocks * 8;
-  const chunk = chunkTiles(k, n8);
-  const ptrs = [16 * blocks * k * 32, k * 4, 16 * chunk * (k + n8) * 4].map((b) => simd.malloc(Math.max(16, b)));
+  const f4 = useF4(g);
+  const positions = f4 ? 36 : 16, tileRows = f4 ? 4 : 2;
+  const chunk = chunkTiles(k, n8, positions);
+  const helper = simdHelperFor(simd);
+  // Split at a tile row: a tile never straddles the two halves. 4 MACs per output and tap stand for the Winograd saving.
+  const cut = helper ? splitRow(g.outH, tileRows, n * g.outH * g.outW * k * N * 4) : 0;
+  const scratchBytes = positions * chunk * (k + n8) * 4;
+  const ptrs = [positions * blocks * k * 32, k * 4, scratchBytes, cut ? scratchBytes : 0].map((b) => simd.malloc(Math.max(16, b)));
   try {
-    const [packed, zeros, scratch] = ptrs;
+    const [packed, zeros, scratch, scratch2] = ptrs;
     simd.f32(zeros, k).fill(0);
-    simd.k.winogradPackFilter(simd.ptr(filter), packed, fin, fout, flip ? 1 : 0);
-    simd.withInts([n, h, w, k, g.outH, g.outW, N, g.top, g.left, ...place, chunk], (geo) => simd.k.winogradConv(simd.ptr(x), packed, simd.ptr(y), geo, zeros, scratch));
+    (f4 ? simd.k.winograd4PackFilter : simd.k.winogradPackFilter)(simd.ptr(filter), packed, fin, fout, flip ? 1 : 0);
+    const conv = f4 ? simd.k.winograd4Conv : simd.k.winogradConv;
+    const [H, W, y0, x0] = place;
+    const geo = (outH: number, top: number, row0: number): number[] => [n, h, w, k, outH, g.outW, N, top, g.left, H, W, row0, x0, chunk];
+    if (!cut || !helper) {
+      simd.withInts(geo(g.outH, g.top, y0), (gp) => conv(simd.ptr(x), packed, simd.ptr(y), gp, zeros, scratch));
+      return;
+    }
+    simd.withInts(geo(g.outH - cut, g.top - cut, y0 + cut), (low) => simd.withInts(geo(cut, g.top, y0), (high) => {
+      helper.start(f4 ? 'winograd4Conv' : 'winogradConv', [simd.ptr(x), packed, simd.ptr(y), low, zeros, scratch2]);
+      try {
+        conv(simd.ptr(x), packed, simd.ptr(y), high, zeros, scratch);
+      } finally {
+        helper.finish();
+      }
+    }));
   } finally {
     for (const p of ptrs) simd.free(p);
   }
+}
+
+/**
+ * F(4×4, 3×3) (simd/winograd4.ts) for output maps of at least
+ * `F4_MIN_PIXELS` (and 16 on each side), where its 4× saving repays its
+ * 36-position filter and transforms: measured on one thread, 256 → 256
+ * channels, it took 0.56–0.63× F(2×2)'s time at 112×176 and 0.83× at 56×88
+ * (128 channels), but 1.4× at 28×44 and 32×32. F(2×2, 3×3) below, or
+ * everywhere with GHOSTDET_WINOGRAD=2.
+ */
+const F4_MIN_PIXELS = 4096;
+
+function useF4(g: Geometry): boolean {
+  return flag('GHOSTDET_WINOGRAD') !== '2' && g.outH >= 16 && g.outW >= 16 && g.outH * g.outW >= F4_MIN_PIXELS;
 }
 
 /** y = conv(x, filter) for a geometry `winogradFits`. */

@@ -10,3 +10,4 @@ export { convPackFilter, convPackPhase, convForward, convFilterGrad, convFilterG
 export { repeatRows } from './repeat';
 export { copyRuns } from './copy_runs';
 export { winogradPackFilter, winogradConv, winogradFilterGrad } from './winograd';
+export { winograd4PackFilter, winograd4Conv } from './winograd4';

@@ -18,6 +18,7 @@
 
 import { f32At, geo, rowAt } from './heap';
 import { madd } from './madd';
+import { positionGemms } from './winograd_gemm';
 
 
 /**
@@ -96,34 +97,7 @@ export function winogradConv(x: usize, u: usize, y: usize, g: usize, zeros: usiz
     const tiles = min(chunk, T - t0), tiles4 = (tiles + 3) & ~3;
     transformInputs(x, zeros, vBase, vPos, rowBytes, t0, tiles, tiles4, h, w, top, left, tpi, tw);
     // 16 GEMMs: M_e[tile, :] = V_e[tile, :] · U_e.
-    for (let e = 0; e < 16; e++) {
-      const ve = vBase + <usize>e * vPos, me = mBase + <usize>e * mPos, ue = u + <usize>e * uPos;
-      for (let cb = 0; cb < blocks; cb++) {
-        const pb0 = ue + <usize>cb * panel, mc = me + (<usize>cb << 5);
-        for (let i = 0; i < tiles4; i += 4) {
-          const a0 = ve + <usize>i * rowBytes, a1 = a0 + rowBytes, a2 = a1 + rowBytes, a3 = a2 + rowBytes;
-          let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-          let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-          let pb = pb0;
-          for (let o: usize = 0; o < rowBytes; o += 4, pb += 32) {
-            const f0 = v128.load(pb), f1 = v128.load(pb, 16);
-            let s = v128.load32_splat(a0 + o);
-            c00 = madd(s, f0, c00); c01 = madd(s, f1, c01);
-            s = v128.load32_splat(a1 + o);
-            c10 = madd(s, f0, c10); c11 = madd(s, f1, c11);
-            s = v128.load32_splat(a2 + o);
-            c20 = madd(s, f0, c20); c21 = madd(s, f1, c21);
-            s = v128.load32_splat(a3 + o);
-            c30 = madd(s, f0, c30); c31 = madd(s, f1, c31);
-          }
-          const d = mc + <usize>i * mRow;
-          v128.store(d, c00); v128.store(d, c01, 16);
-          v128.store(d + mRow, c10); v128.store(d + mRow, c11, 16);
-          v128.store(d + 2 * mRow, c20); v128.store(d + 2 * mRow, c21, 16);
-          v128.store(d + 3 * mRow, c30); v128.store(d + 3 * mRow, c31, 16);
-        }
-      }
-    }
+    positionGemms(16, vBase, vPos, rowBytes, u, uPos, panel, blocks, mBase, mPos, mRow, tiles4);
     // Output transform: A^T M A per tile, 4 channels at a time, into the placed output.
     for (let i = 0; i < tiles; i++) {
       const t = t0 + i, b = t / tpi, r = t - b * tpi, ty = r / tw, tx = r - ty * tw;

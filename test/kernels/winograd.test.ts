@@ -80,3 +80,30 @@ describe('Winograd F(2×2, 3×3) convs', () => {
     }));
   });
 });
+
+// Maps of 4096 output pixels and more take F(4×4, 3×3) for the output and the input gradient (the
+// filter gradient stays on F(2×2)): odd sizes (partial 4×4 edge tiles), output channels off the
+// 8-lane blocks, "valid" and asymmetric explicit pads.
+const largeCases: Case[] = [
+  { n: 1, h: 66, w: 70, cin: 16, cout: 20, pad: 'same' },
+  { n: 2, h: 66, w: 69, cin: 16, cout: 36, pad: 'valid' },
+  { n: 1, h: 66, w: 63, cin: 20, cout: 16, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
+];
+
+describe('Winograd F(4×4, 3×3) convs on large maps', function () {
+  this.timeout(120000);
+  for (const c of largeCases) {
+    it(`${label(c)}: output and input gradient match cpu within 1e-4, and differ from F(2×2)'s rounding`, async () => {
+      const ref = await onBackend('cpu', () => results(c));
+      const env = { GHOSTDET_CONV_GEMM: '1' };
+      const got = await onBackend('wasm', () => withEnv(env, () => results(c)));
+      const f2 = await onBackend('wasm', () => withEnv({ ...env, GHOSTDET_WINOGRAD: '2' }, () => results(c)));
+      ['y', 'dx', 'dw'].forEach((name, i) => {
+        assert.ok(relErr(got[i], ref[i]) <= 1e-4, `${name} rel err ${relErr(got[i], ref[i])}`);
+        assert.ok(relErr(f2[i], ref[i]) <= 1e-4, `${name} (F(2×2)) rel err ${relErr(f2[i], ref[i])}`);
+      });
+      assert.ok(got[0].some((v, j) => v !== f2[0][j]), 'y: identical to F(2×2), so F(4×4) did not run');
+      assert.ok(got[1].some((v, j) => v !== f2[1][j]), 'dx: identical to F(2×2), so F(4×4) did not run');
+    });
+  }
+});
