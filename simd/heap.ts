@@ -26,3 +26,14 @@
   if (iy < 0 || iy >= h || ix < 0 || ix >= w) return zeros;
   return x + <usize>((base + iy) * w + ix) * rowBytes;
 }
+
+/** The first `lanes` (1–4) floats of `v` at d: a channel block cut short at the end of a row. */
+@inline export function storeLanes(d: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) {
+    v128.store(d, v);
+    return;
+  }
+  store<f32>(d, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(d, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) store<f32>(d, f32x4.extract_lane(v, 2), 8);
+}

@@ -9,5 +9,5 @@ export { siluGrad } from './silu';
 export { convPackFilter, convPackPhase, convForward, convFilterGrad, convFilterGradPacked, padRows } from './conv_gemm';
 export { repeatRows } from './repeat';
 export { copyRuns } from './copy_runs';
-export { winogradPackFilter, winogradConv, winogradFilterGrad } from './winograd';
-export { winograd4PackFilter, winograd4Conv } from './winograd4';
+export { winogradPackFilter, winogradConv, winograd4Conv, winogradFilterGrad } from './winograd';
+export { winograd4PackFilter } from './winograd4';

@@ -16,9 +16,10 @@
 // x0 (output pixel (b, oy, ox) lands at row y0 + oy, column x0 + ox of a
 // `[n, H, W, N]` map), then the chunk size in tiles (a multiple of 4).
 
-import { f32At, geo, rowAt } from './heap';
+import { f32At, geo, rowAt, storeLanes } from './heap';
 import { madd } from './madd';
 import { positionGemms } from './winograd_gemm';
+import { outputs4, transformInputs4 } from './winograd4';
 
 
 /**
@@ -86,46 +87,67 @@ export function winogradPackFilter(w: usize, out: usize, fin: i32, fout: i32, fl
  * `zeros` K zero floats, `scratch` 16·chunk·(K + 8·ceil(N/8)) floats.
  */
 export function winogradConv(x: usize, u: usize, y: usize, g: usize, zeros: usize, scratch: usize): void {
+  convChunks(x, u, y, g, zeros, scratch, false);
+}
+
+/**
+ * F(4×4, 3×3) (simd/winograd4.ts); `u` from `winograd4PackFilter`, `zeros`
+ * K zero floats, `scratch` 36·chunk·(K + 8·ceil(N/8)) floats.
+ */
+export function winograd4Conv(x: usize, u: usize, y: usize, g: usize, zeros: usize, scratch: usize): void {
+  convChunks(x, u, y, g, zeros, scratch, true);
+}
+
+/** Tiles in chunks: input transforms, one GEMM per position, output transforms; `four` picks F(4×4) over F(2×2). */
+function convChunks(x: usize, u: usize, y: usize, g: usize, zeros: usize, scratch: usize, four: bool): void {
   const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), K = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), N = geo(g, 6);
   const top = geo(g, 7), left = geo(g, 8), H = geo(g, 9), W = geo(g, 10), yo = geo(g, 11), xo = geo(g, 12), chunk = geo(g, 13);
-  const th = (outH + 1) >> 1, tw = (outW + 1) >> 1, T = n * th * tw, tpi = th * tw;
+  const side = four ? 4 : 2, positions = four ? 36 : 16;
+  const th = (outH + side - 1) / side, tw = (outW + side - 1) / side, T = n * th * tw, tpi = th * tw;
   const blocks = (N + 7) >> 3, N8 = blocks << 3;
   const rowBytes = <usize>K << 2, vPos = <usize>chunk * rowBytes, mRow = <usize>N8 << 2, mPos = <usize>chunk * mRow;
   const panel = <usize>K << 5, uPos = <usize>blocks * panel;
-  const vBase = scratch, mBase = scratch + 16 * vPos;
+  const vBase = scratch, mBase = scratch + <usize>positions * vPos;
   for (let t0 = 0; t0 < T; t0 += chunk) {
     const tiles = min(chunk, T - t0), tiles4 = (tiles + 3) & ~3;
-    transformInputs(x, zeros, vBase, vPos, rowBytes, t0, tiles, tiles4, h, w, top, left, tpi, tw);
-    // 16 GEMMs: M_e[tile, :] = V_e[tile, :] · U_e.
-    positionGemms(16, vBase, vPos, rowBytes, u, uPos, panel, blocks, mBase, mPos, mRow, tiles4);
-    // Output transform: A^T M A per tile, 4 channels at a time, into the placed output.
-    for (let i = 0; i < tiles; i++) {
-      const t = t0 + i, b = t / tpi, r = t - b * tpi, ty = r / tw, tx = r - ty * tw;
-      const oy = ty * 2, ox = tx * 2;
-      const two = oy + 1 < outH, twoX = ox + 1 < outW;
-      const y00 = y + <usize>(((b * H + yo + oy) * W + xo + ox) * N) * 4;
-      const y01 = y00 + (<usize>N << 2), y10 = y00 + (<usize>(W * N) << 2), y11 = y10 + (<usize>N << 2);
-      const m = mBase + <usize>i * mRow;
-      for (let c = 0; c < N; c += 4) {
-        const o = <usize>c << 2;
-        // Rows of A^T M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 over each row's 4 positions, then the same down the columns.
-        const m0 = v128.load(m + o), m1 = v128.load(m + mPos + o), m2 = v128.load(m + 2 * mPos + o), m3 = v128.load(m + 3 * mPos + o);
-        const m4 = v128.load(m + 4 * mPos + o), m5 = v128.load(m + 5 * mPos + o), m6 = v128.load(m + 6 * mPos + o), m7 = v128.load(m + 7 * mPos + o);
-        const m8 = v128.load(m + 8 * mPos + o), m9 = v128.load(m + 9 * mPos + o), m10 = v128.load(m + 10 * mPos + o), m11 = v128.load(m + 11 * mPos + o);
-        const m12 = v128.load(m + 12 * mPos + o), m13 = v128.load(m + 13 * mPos + o), m14 = v128.load(m + 14 * mPos + o), m15 = v128.load(m + 15 * mPos + o);
-        const a0 = f32x4.add(f32x4.add(m0, m1), m2), b0 = f32x4.sub(f32x4.sub(m1, m2), m3);
-        const a1 = f32x4.add(f32x4.add(m4, m5), m6), b1 = f32x4.sub(f32x4.sub(m5, m6), m7);
-        const a2 = f32x4.add(f32x4.add(m8, m9), m10), b2 = f32x4.sub(f32x4.sub(m9, m10), m11);
-        const a3 = f32x4.add(f32x4.add(m12, m13), m14), b3 = f32x4.sub(f32x4.sub(m13, m14), m15);
-        const o00 = f32x4.add(f32x4.add(a0, a1), a2), o01 = f32x4.add(f32x4.add(b0, b1), b2);
-        const o10 = f32x4.sub(f32x4.sub(a1, a2), a3), o11 = f32x4.sub(f32x4.sub(b1, b2), b3);
-        const lanes = min(4, N - c);
-        storeLanes(y00 + o, o00, lanes);
-        if (twoX) storeLanes(y01 + o, o01, lanes);
-        if (two) {
-          storeLanes(y10 + o, o10, lanes);
-          if (twoX) storeLanes(y11 + o, o11, lanes);
-        }
+    if (four) transformInputs4(x, zeros, vBase, vPos, rowBytes, t0, tiles, tiles4, h, w, top, left, tpi, tw);
+    else transformInputs(x, zeros, vBase, vPos, rowBytes, t0, tiles, tiles4, h, w, top, left, tpi, tw);
+    // One GEMM per position: M_e[tile, :] = V_e[tile, :] · U_e.
+    positionGemms(positions, vBase, vPos, rowBytes, u, uPos, panel, blocks, mBase, mPos, mRow, tiles4);
+    if (four) outputs4(y, mBase, mPos, mRow, t0, tiles, tpi, tw, outH, outW, N, H, W, yo, xo);
+    else outputs2(y, mBase, mPos, mRow, t0, tiles, tpi, tw, outH, outW, N, H, W, yo, xo);
+  }
+}
+
+/** A^T M A of each F(2×2) tile of the chunk, 4 channels at a time, into the placed output. */
+function outputs2(y: usize, mBase: usize, mPos: usize, mRow: usize, t0: i32, tiles: i32, tpi: i32, tw: i32,
+  outH: i32, outW: i32, N: i32, H: i32, W: i32, yo: i32, xo: i32): void {
+  for (let i = 0; i < tiles; i++) {
+    const t = t0 + i, b = t / tpi, r = t - b * tpi, ty = r / tw, tx = r - ty * tw;
+    const oy = ty * 2, ox = tx * 2;
+    const two = oy + 1 < outH, twoX = ox + 1 < outW;
+    const y00 = y + <usize>(((b * H + yo + oy) * W + xo + ox) * N) * 4;
+    const y01 = y00 + (<usize>N << 2), y10 = y00 + (<usize>(W * N) << 2), y11 = y10 + (<usize>N << 2);
+    const m = mBase + <usize>i * mRow;
+    for (let c = 0; c < N; c += 4) {
+      const o = <usize>c << 2;
+      // Rows of A^T M: s0 = m0 + m1 + m2, s1 = m1 − m2 − m3 over each row's 4 positions, then the same down the columns.
+      const m0 = v128.load(m + o), m1 = v128.load(m + mPos + o), m2 = v128.load(m + 2 * mPos + o), m3 = v128.load(m + 3 * mPos + o);
+      const m4 = v128.load(m + 4 * mPos + o), m5 = v128.load(m + 5 * mPos + o), m6 = v128.load(m + 6 * mPos + o), m7 = v128.load(m + 7 * mPos + o);
+      const m8 = v128.load(m + 8 * mPos + o), m9 = v128.load(m + 9 * mPos + o), m10 = v128.load(m + 10 * mPos + o), m11 = v128.load(m + 11 * mPos + o);
+      const m12 = v128.load(m + 12 * mPos + o), m13 = v128.load(m + 13 * mPos + o), m14 = v128.load(m + 14 * mPos + o), m15 = v128.load(m + 15 * mPos + o);
+      const a0 = f32x4.add(f32x4.add(m0, m1), m2), b0 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      const a1 = f32x4.add(f32x4.add(m4, m5), m6), b1 = f32x4.sub(f32x4.sub(m5, m6), m7);
+      const a2 = f32x4.add(f32x4.add(m8, m9), m10), b2 = f32x4.sub(f32x4.sub(m9, m10), m11);
+      const a3 = f32x4.add(f32x4.add(m12, m13), m14), b3 = f32x4.sub(f32x4.sub(m13, m14), m15);
+      const o00 = f32x4.add(f32x4.add(a0, a1), a2), o01 = f32x4.add(f32x4.add(b0, b1), b2);
+      const o10 = f32x4.sub(f32x4.sub(a1, a2), a3), o11 = f32x4.sub(f32x4.sub(b1, b2), b3);
+      const lanes = min(4, N - c);
+      storeLanes(y00 + o, o00, lanes);
+      if (twoX) storeLanes(y01 + o, o01, lanes);
+      if (two) {
+        storeLanes(y10 + o, o10, lanes);
+        if (twoX) storeLanes(y11 + o, o11, lanes);
       }
     }
   }
@@ -312,13 +334,3 @@ export function winogradFilterGrad(x: usize, dy: usize, dw: usize, g: usize, zer
   storeLanes(d + <usize>(6 + b) * tap, f32x4.add(p, r3), lanes);
 }
 
-/** The first `lanes` (1–4) floats of v at d. */
-@inline function storeLanes(d: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) {
-    v128.store(d, v);
-    return;
-  }
-  store<f32>(d, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(d, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(d, f32x4.extract_lane(v, 2), 8);
-}

@@ -12,13 +12,10 @@
 //   G   = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 //
-// Geometry `g` (i32s), as winograd.ts: n, h, w, K (input channels, a
-// multiple of 4), outH, outW, N (output channels), top, left, then the
-// output placement H, W, y0, x0, then the chunk size in tiles (a multiple
-// of 4).
+// The filter packing and the two transforms live here; the chunked driver
+// and its geometry are winograd.ts's (`winograd4Conv`).
 
-import { f32At, geo, rowAt } from './heap';
-import { positionGemms } from './winograd_gemm';
+import { f32At, rowAt, storeLanes } from './heap';
 
 // G's entries as products (a division per filter value made packing cost as much as a small conv).
 const SIXTH: f32 = 1.0 / 6.0, TWELFTH: f32 = 1.0 / 12.0, TWENTY_FOURTH: f32 = 1.0 / 24.0;
@@ -102,7 +99,7 @@ export function winograd4PackFilter(w: usize, out: usize, fin: i32, fout: i32, f
  * passes over the tile's 36 positions (in L1): B^T down each patch column
  * into position 6i + c, then B along each row in place.
  */
-function transformInputs4(x: usize, zeros: usize, vBase: usize, vPos: usize, rowBytes: usize, t0: i32, tiles: i32, tiles4: i32,
+export function transformInputs4(x: usize, zeros: usize, vBase: usize, vPos: usize, rowBytes: usize, t0: i32, tiles: i32, tiles4: i32,
   h: i32, w: i32, top: i32, left: i32, tpi: i32, tw: i32): void {
   for (let i = 0; i < tiles4; i++) {
     const v = vBase + <usize>i * rowBytes;
@@ -131,15 +128,6 @@ function transformInputs4(x: usize, zeros: usize, vBase: usize, vPos: usize, row
   }
 }
 
-@inline function storeLanes(d: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) {
-    v128.store(d, v);
-    return;
-  }
-  store<f32>(d, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(d, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(d, f32x4.extract_lane(v, 2), 8);
-}
 
 /** A^T applied to the 6 rows of position column j (positions j, 6 + j, …, 30 + j), row q of the result. */
 @inline function atColumn(q: i32, m: usize, mPos: usize, j: i32): v128 {
@@ -147,40 +135,24 @@ function transformInputs4(x: usize, zeros: usize, vBase: usize, vPos: usize, row
   return at(q, v128.load(p), v128.load(p + s), v128.load(p + 2 * s), v128.load(p + 3 * s), v128.load(p + 4 * s), v128.load(p + 5 * s));
 }
 
-/**
- * Winograd F(4×4, 3×3) conv (see the file comment); `u` from
- * `winograd4PackFilter`, `zeros` K zero floats, `scratch`
- * 36·chunk·(K + 8·ceil(N/8)) floats.
- */
-export function winograd4Conv(x: usize, u: usize, y: usize, g: usize, zeros: usize, scratch: usize): void {
-  const n = geo(g, 0), h = geo(g, 1), w = geo(g, 2), K = geo(g, 3), outH = geo(g, 4), outW = geo(g, 5), N = geo(g, 6);
-  const top = geo(g, 7), left = geo(g, 8), H = geo(g, 9), W = geo(g, 10), yo = geo(g, 11), xo = geo(g, 12), chunk = geo(g, 13);
-  const th = (outH + 3) >> 2, tw = (outW + 3) >> 2, T = n * th * tw, tpi = th * tw;
-  const blocks = (N + 7) >> 3, N8 = blocks << 3;
-  const rowBytes = <usize>K << 2, vPos = <usize>chunk * rowBytes, mRow = <usize>N8 << 2, mPos = <usize>chunk * mRow;
-  const panel = <usize>K << 5, uPos = <usize>blocks * panel;
-  const vBase = scratch, mBase = scratch + 36 * vPos;
-  for (let t0 = 0; t0 < T; t0 += chunk) {
-    const tiles = min(chunk, T - t0), tiles4 = (tiles + 3) & ~3;
-    transformInputs4(x, zeros, vBase, vPos, rowBytes, t0, tiles, tiles4, h, w, top, left, tpi, tw);
-    positionGemms(36, vBase, vPos, rowBytes, u, uPos, panel, blocks, mBase, mPos, mRow, tiles4);
-    // Output transform: A^T M A per tile, 4 channels at a time: A^T down each position column, then along each result row.
-    for (let i = 0; i < tiles; i++) {
-      const t = t0 + i, b = t / tpi, r = t - b * tpi, ty = r / tw, tx = r - ty * tw;
-      const oy = ty * 4, ox = tx * 4, rows = min(4, outH - oy), cols = min(4, outW - ox);
-      const y0 = y + <usize>(((b * H + yo + oy) * W + xo + ox) * N) * 4, yRow = <usize>(W * N) << 2, yCol = <usize>N << 2;
-      const m = mBase + <usize>i * mRow;
-      for (let c = 0; c < N; c += 4) {
-        const o = <usize>c << 2, lanes = min(4, N - c);
-        for (let p = 0; p < rows; p++) {
-          const s0 = atColumn(p, m + o, mPos, 0), s1 = atColumn(p, m + o, mPos, 1), s2 = atColumn(p, m + o, mPos, 2);
-          const s3 = atColumn(p, m + o, mPos, 3), s4 = atColumn(p, m + o, mPos, 4), s5 = atColumn(p, m + o, mPos, 5);
-          const d = y0 + <usize>p * yRow + o;
-          storeLanes(d, at(0, s0, s1, s2, s3, s4, s5), lanes);
-          if (cols > 1) storeLanes(d + yCol, at(1, s0, s1, s2, s3, s4, s5), lanes);
-          if (cols > 2) storeLanes(d + 2 * yCol, at(2, s0, s1, s2, s3, s4, s5), lanes);
-          if (cols > 3) storeLanes(d + 3 * yCol, at(3, s0, s1, s2, s3, s4, s5), lanes);
-        }
+/** A^T M A of each F(4×4) tile of the chunk, 4 channels at a time (down each position column, then along each row), into the placed output. */
+export function outputs4(y: usize, mBase: usize, mPos: usize, mRow: usize, t0: i32, tiles: i32, tpi: i32, tw: i32,
+  outH: i32, outW: i32, N: i32, H: i32, W: i32, yo: i32, xo: i32): void {
+  for (let i = 0; i < tiles; i++) {
+    const t = t0 + i, b = t / tpi, r = t - b * tpi, ty = r / tw, tx = r - ty * tw;
+    const oy = ty * 4, ox = tx * 4, rows = min(4, outH - oy), cols = min(4, outW - ox);
+    const y0 = y + <usize>(((b * H + yo + oy) * W + xo + ox) * N) * 4, yRow = <usize>(W * N) << 2, yCol = <usize>N << 2;
+    const m = mBase + <usize>i * mRow;
+    for (let c = 0; c < N; c += 4) {
+      const o = <usize>c << 2, lanes = min(4, N - c);
+      for (let p = 0; p < rows; p++) {
+        const s0 = atColumn(p, m + o, mPos, 0), s1 = atColumn(p, m + o, mPos, 1), s2 = atColumn(p, m + o, mPos, 2);
+        const s3 = atColumn(p, m + o, mPos, 3), s4 = atColumn(p, m + o, mPos, 4), s5 = atColumn(p, m + o, mPos, 5);
+        const d = y0 + <usize>p * yRow + o;
+        storeLanes(d, at(0, s0, s1, s2, s3, s4, s5), lanes);
+        if (cols > 1) storeLanes(d + yCol, at(1, s0, s1, s2, s3, s4, s5), lanes);
+        if (cols > 2) storeLanes(d + 2 * yCol, at(2, s0, s1, s2, s3, s4, s5), lanes);
+        if (cols > 3) storeLanes(d + 3 * yCol, at(3, s0, s1, s2, s3, s4, s5), lanes);
       }
     }
   }

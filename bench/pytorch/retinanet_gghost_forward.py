@@ -23,35 +23,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from retinanet_gghost_step import Bottleneck, GGhostStage  # noqa: E402
+from retinanet_gghost_step import GGhostRegNet  # noqa: E402
 
 PARAMS = 21_066_788
-
-
-class GGhostRegNet(nn.Module):
-    """backbones/gghostnet.ts: stem 32, stages of RegNetX bottlenecks, G-Ghost where the stage is 2, or deeper than 2 blocks."""
-
-    def __init__(self, blocks=(2, 6, 15, 2), widths=(96, 192, 432, 1008), gw=48):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(32)
-        stages, inplanes = [], 32
-        for i, (n, planes) in enumerate(zip(blocks, widths)):
-            if i == 2 or (i != 0 and n > 2):
-                stages.append(GGhostStage(inplanes, planes, gw, n, 2))
-            else:
-                stages.append(nn.Sequential(*[Bottleneck(inplanes if j == 0 else planes, planes, 2 if j == 0 else 1, gw, j == 0) for j in range(n)]))
-            inplanes = planes
-        self.layers = nn.ModuleList(stages)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        outs = []
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i >= 1:
-                outs.append(x)
-        return outs
 
 
 class FPN(nn.Module):
@@ -89,7 +63,7 @@ class RetinaHead(nn.Module):
 class Detector(nn.Module):
     def __init__(self):
         super().__init__()
-        self.backbone, self.neck, self.head = GGhostRegNet(), FPN(), RetinaHead()
+        self.backbone, self.neck, self.head = GGhostRegNet((2, 6, 15, 2), (96, 192, 432, 1008), 48), FPN(), RetinaHead()
 
     def forward(self, x):
         return self.head(self.neck(self.backbone(x)))

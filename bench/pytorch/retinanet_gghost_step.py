@@ -74,12 +74,15 @@ class GGhostStage(nn.Module):
         return self.end(torch.cat([e, c], 1))
 
 
-class GGhostRegNetX002(nn.Module):
-    def __init__(self):
+class GGhostRegNet(nn.Module):
+    """backbones/gghostnet.ts: stem 32, stages of RegNetX bottlenecks, G-Ghost where the stage is 2, or deeper than 2 blocks.
+
+    The defaults are RegNetX-200MF's; retinanet_gghost_forward.py builds 3.2GF's."""
+
+    def __init__(self, blocks=(1, 1, 4, 7), widths=(24, 56, 152, 368), gw=8):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
-        blocks, widths, gw = [1, 1, 4, 7], [24, 56, 152, 368], 8
         stages, inplanes = [], 32
         for i, (n, planes) in enumerate(zip(blocks, widths)):
             ghost = i == 2 or (i != 0 and n > 2)
@@ -205,7 +208,7 @@ def main():
     class Detector(nn.Module):
         def __init__(self):
             super().__init__()
-            self.backbone = GGhostRegNetX002()
+            self.backbone = GGhostRegNet()
             self.neck = FPN([56, 152, 368], 64)
             self.head = RetinaHead()
 
