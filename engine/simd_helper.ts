@@ -67,8 +67,10 @@ function startHelper(simd: Simd): SimdHelper {
       Atomics.notify(ints, CONTROL.seq);
     },
     finish() {
-      // A conv of the largest maps takes a second or two; a minute means the helper is gone.
-      while (Atomics.load(ints, CONTROL.done) !== seq) waitWhile(ints, CONTROL.done, Atomics.load(ints, CONTROL.done), 60_000, 'a kernel call');
+      // Wait while `done` still holds the value just read: reading it twice (once to compare, once to wait on)
+      // would miss a store in between and wait for a change that never comes. A conv of the largest maps takes
+      // a second or two; a minute means the helper is gone.
+      for (let d = Atomics.load(ints, CONTROL.done); d !== seq; d = Atomics.load(ints, CONTROL.done)) waitWhile(ints, CONTROL.done, d, 60_000, 'a kernel call');
       if (Atomics.load(ints, CONTROL.failed)) throw new Error('SIMD helper thread: the kernel call failed');
     },
   };
