@@ -22,6 +22,7 @@ import { loadConfig } from '../configs/schema';
 import { buildDetectorFor } from '../detectors/build';
 import { headTensors, readAll } from '../detectors/detector';
 import { foldBatchNorms } from '../nn/fold_bn';
+import { sig3 } from '../eval/fps';
 import { modelCost } from '../eval/report';
 import { seedInit } from '../util/rng';
 import { writeResults } from './report';
@@ -29,7 +30,6 @@ import { writeResults } from './report';
 const ROOT = path.resolve(__dirname, '..', '..');
 const CONFIG = path.join(ROOT, 'configs', 'retinanet_gghost_regnetx032_fpn_1x_coco.json');
 const SCRIPT = path.join(ROOT, 'bench', 'pytorch', 'retinanet_gghost_forward.py');
-const sig3 = (v: number): number => +v.toPrecision(3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A python3 with torch: BENCH_PYTHON, else python3 on PATH, else Debian's. */

@@ -21,7 +21,7 @@ export interface FpsResult {
 }
 
 /** Three significant digits: at 0.1 FPS two decimals would hide a 5 % difference. */
-const sig3 = (v: number): number => +v.toPrecision(3);
+export const sig3 = (v: number): number => +v.toPrecision(3);
 
 /** Reads the results asynchronously, as evaluation does: a GPU backend is timed to the end of its work, without a stall per map. */
 export async function measureFps(model: Detector, height: number, width: number, iters = 20, warmup = 3): Promise<FpsResult> {

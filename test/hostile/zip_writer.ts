@@ -19,6 +19,19 @@ export interface ZipEntry {
   aliasOf?: string;
 }
 
+/**
+ * The fields local and central headers share, in the same order from `at`
+ * (8 in a local header, 10 in a central one): method, time and date (left
+ * 0), CRC-32, compressed size, size, name length.
+ */
+function writeMemberFields(b: Buffer, at: number, method: number, crc: number, compressed: number, size: number, nameLength: number): void {
+  b.writeUInt16LE(method, at);
+  b.writeUInt32LE(crc >>> 0, at + 6);
+  b.writeUInt32LE(compressed, at + 10);
+  b.writeUInt32LE(Math.min(size, 0xffffffff), at + 14);
+  b.writeUInt16LE(nameLength, at + 18);
+}
+
 export function zipArchive(entries: ZipEntry[]): Buffer {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
@@ -35,11 +48,7 @@ export function zipArchive(entries: ZipEntry[]): Buffer {
       const h = Buffer.alloc(30);
       h.writeUInt32LE(0x04034b50, 0);
       h.writeUInt16LE(20, 4);
-      h.writeUInt16LE(method, 8);
-      h.writeUInt32LE(crc >>> 0, 14);
-      h.writeUInt32LE(e.data.length, 18);
-      h.writeUInt32LE(Math.min(size, 0xffffffff), 22);
-      h.writeUInt16LE(name.length, 26);
+      writeMemberFields(h, 8, method, crc, e.data.length, size, name.length);
       parts.push(h, name, Buffer.from(e.data));
       offsets.set(e.name, pos);
       pos += 30 + name.length + e.data.length;
@@ -48,11 +57,7 @@ export function zipArchive(entries: ZipEntry[]): Buffer {
     c.writeUInt32LE(0x02014b50, 0);
     c.writeUInt16LE(20, 4);
     c.writeUInt16LE(20, 6);
-    c.writeUInt16LE(method, 10);
-    c.writeUInt32LE(crc >>> 0, 16);
-    c.writeUInt32LE(e.data.length, 20);
-    c.writeUInt32LE(Math.min(size, 0xffffffff), 24);
-    c.writeUInt16LE(name.length, 28);
+    writeMemberFields(c, 10, method, crc, e.data.length, size, name.length);
     c.writeUInt32LE(local, 42);
     central.push(c, name);
   }
