@@ -57,14 +57,26 @@ const evaluate: Register = (y) => y.command(
 
 const predict: Register = (y) => y.command(
   'predict <images..>',
-  'Draw detections on images (PNG out); with --gt, ground truth beside them',
-  (b) => cfg(b)
+  'Draw detections on images (PNG out); with --gt, ground truth beside them; --onnx runs an exported model in ONNX Runtime',
+  (b) => b
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'PNG or JPEG files' })
-    .option('checkpoint', { type: 'string', demandOption: true })
+    .option('config', { alias: 'c', type: 'string', describe: 'config json (with --checkpoint)' })
+    .option('set', { type: 'string', array: true, describe: 'override a config field: --set data.root=/data/coco (repeatable)' })
+    .option('checkpoint', { type: 'string', describe: 'a ghostdet checkpoint (with --config)' })
+    .option('onnx', { type: 'string', describe: 'a model.onnx from "ghostdet export --format onnx", run by ONNX Runtime instead of --config/--checkpoint' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
     .option('score', { type: 'number', default: 0.3, describe: 'draw detections with at least this score' })
-    .option('gt', { type: 'string', describe: 'COCO instances json of these images, to draw ground truth beside' }),
-  async (a) => (await import('./predict')).runPredict({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, images: a.images as string[], out: a.out, score: a.score, gt: a.gt }),
+    .option('json', { type: 'string', describe: 'also write every detection (the model\'s own score threshold) as a COCO results file' })
+    .option('gt', { type: 'string', describe: 'COCO instances json of these images, to draw ground truth beside (and take image ids from)' })
+    .check((a) => {
+      if (a.onnx && (a.config || a.checkpoint)) throw new Error('give either --onnx, or --config with --checkpoint, not both');
+      if (!a.onnx && !(a.config && a.checkpoint)) throw new Error('give --config and --checkpoint, or --onnx');
+      return true;
+    }),
+  async (a) => (await import('./predict')).runPredict({
+    backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, onnx: a.onnx,
+    images: a.images as string[], out: a.out, score: a.score, gt: a.gt, json: a.json,
+  }),
 );
 
 const bench: Register = (y) => y.command(
@@ -106,12 +118,19 @@ const convert: Register = (y) => y.command(
 
 const exportCmd: Register = (y) => y.command(
   'export',
-  'Write a static web page that runs a checkpoint in the browser (wasm or webgl), with the same model code and preprocessing',
+  'Export a checkpoint: a static web page (wasm or webgl, the same model code), or an ONNX model with decode and NMS inside',
   (b) => cfg(b)
     .option('checkpoint', { type: 'string', demandOption: true, describe: 'a ghostdet checkpoint (.safetensors)' })
-    .option('out', { type: 'string', demandOption: true, describe: 'output folder (index.html, app.js, model.json, weights, wasm files)' })
-    .option('score', { type: 'number', default: 0.3, describe: 'score threshold the page\'s slider starts at' }),
-  async (a) => (await import('./export')).runExport({ backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, out: a.out, score: a.score }),
+    .option('out', { type: 'string', demandOption: true, describe: 'output folder (web: index.html, app.js, model.json, weights, wasm files; onnx: model.onnx)' })
+    .option('format', { type: 'string', choices: ['web', 'onnx'], default: 'web', describe: 'what to write' })
+    .option('score', { type: 'number', default: 0.3, describe: 'web: the score threshold the page\'s slider starts at' })
+    .option('input-size', { type: 'string', describe: 'onnx: input HxW, e.g. 800x1344 (default: a square every image the config\'s resize makes fits in)' })
+    .option('postprocess', { type: 'boolean', default: true, describe: 'onnx: decode + NMS inside (outputs dets, labels); --no-postprocess exports the raw head maps' })
+    .option('opset', { type: 'number', default: 13, describe: 'onnx: opset version, 13 to 17' }),
+  async (a) => (await import('./export')).runExport({
+    backend: a.backend as string, config: a.config, set: a.set, checkpoint: a.checkpoint, out: a.out, score: a.score,
+    format: a.format as 'web' | 'onnx', inputSize: a['input-size'], postprocess: a.postprocess, opset: a.opset,
+  }),
 );
 
 const serve: Register = (y) => y.command(

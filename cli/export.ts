@@ -1,6 +1,7 @@
 /**
  * `ghostdet export`: a checkpoint → a static folder that runs the detector in
- * a browser: index.html + app.js (the project's own model code, bundled at
+ * a browser, or with `--format onnx` an ONNX model (cli/export_onnx.ts). The
+ * web folder holds index.html + app.js (the project's own model code, bundled at
  * build time), model.json (config, preprocessing, labels), the weights with
  * BatchNorms folded, and the wasm binaries. Nothing is fetched from the
  * network at run time.
@@ -18,7 +19,14 @@ import { writeFileAtomic } from '../util/atomic_write';
 import type { ExportMeta } from '../web/export_meta';
 import { setupBackend } from './setup_backend';
 
-export interface ExportArgs { backend?: string; config: string; set?: string[]; checkpoint: string; out: string; score: number }
+export interface ExportArgs {
+  backend?: string; config: string; set?: string[]; checkpoint: string; out: string; score: number;
+  format?: 'web' | 'onnx';
+  /** onnx: `HxW`. */
+  inputSize?: string;
+  postprocess?: boolean;
+  opset?: number;
+}
 
 const STATIC = path.resolve(__dirname, '..', 'web', 'static');
 /** The single-threaded builds (plain and SIMD): what the page asks for. */
@@ -29,6 +37,7 @@ function wasmDir(): string {
 }
 
 export async function runExport(a: ExportArgs): Promise<void> {
+  if (a.format === 'onnx') return (await import('./export_onnx')).runOnnxExport(a);
   for (const f of ['index.html', 'app.js']) {
     if (!fs.existsSync(path.join(STATIC, f))) throw new Error(`${path.join(STATIC, f)} is missing: run "npm run build" (it bundles the page)`);
   }

@@ -61,12 +61,12 @@ export abstract class Detector<O extends HeadMaps = HeadMaps, H extends HeadModu
     this.numClasses = p.numClasses;
   }
 
-  /** Priors for the level sizes of `maps` from `make(h, w, level)`, cached per input size. */
-  protected levelPriors(maps: tf.Tensor4D[], make: (h: number, w: number, level: number) => Float32Array): LevelPriors {
-    const key = maps.map((c) => `${c.shape[1]}x${c.shape[2]}`).join(',');
+  /** Priors for per-level map sizes `[h, w]` from `make(h, w, level)`, cached per input size. */
+  protected levelPriors(sizes: Array<[number, number]>, make: (h: number, w: number, level: number) => Float32Array): LevelPriors {
+    const key = sizes.map(([h, w]) => `${h}x${w}`).join(',');
     let p = this.priorCache.get(key);
     if (!p) {
-      const levels = maps.map((c, i) => make(c.shape[1], c.shape[2], i));
+      const levels = sizes.map(([h, w], i) => make(h, w, i));
       const all = new Float32Array(levels.reduce((s, l) => s + l.length, 0));
       let off = 0;
       for (const l of levels) { all.set(l, off); off += l.length; }
@@ -108,6 +108,11 @@ export abstract class Detector<O extends HeadMaps = HeadMaps, H extends HeadModu
 /** The values of several tensors, read asynchronously and in parallel. */
 export function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
   return Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
+}
+
+/** The `[h, w]` of each level's `[N, H, W, C]` map. */
+export function levelSizes(maps: tf.Tensor4D[]): Array<[number, number]> {
+  return maps.map((m) => [m.shape[1], m.shape[2]]);
 }
 
 /** Every tensor of a detector's head output (to dispose it). */

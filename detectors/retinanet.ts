@@ -7,7 +7,7 @@
  */
 import { tf } from '../engine/tf';
 import { HeadOutput, RetinaHead } from '../heads/retinanet_head';
-import { Detection, Detector, DetectorParts, LevelPriors, readAll } from './detector';
+import { Detection, Detector, DetectorParts, LevelPriors, levelSizes, readAll } from './detector';
 import { AnchorOptions, gridAnchors } from '../ops/anchors';
 import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
@@ -53,7 +53,18 @@ export class RetinaNet extends Detector<HeadOutput, RetinaHead> {
 
   /** Anchors for the level sizes of `out` (cached per input size). */
   anchors(out: HeadOutput): LevelPriors {
-    return this.levelPriors(out.cls, (h, w, i) => gridAnchors(h, w, this.p.anchors.strides[i], this.p.anchors));
+    return this.anchorsFor(levelSizes(out.cls));
+  }
+
+  /** Anchors for per-level map sizes `[h, w]`. */
+  anchorsFor(sizes: Array<[number, number]>): LevelPriors {
+    return this.levelPriors(sizes, (h, w, i) => gridAnchors(h, w, this.p.anchors.strides[i], this.p.anchors));
+  }
+
+  /** The test settings with mmdetection's defaults filled in. */
+  testOptions(): Required<RetinaTestOptions> {
+    const o = this.p.test ?? {};
+    return { scoreThr: o.scoreThr ?? 0.05, nmsPre: o.nmsPre ?? 1000, iouThr: o.iouThr ?? 0.5, maxPerImage: o.maxPerImage ?? 100 };
   }
 
   /** Per-anchor training targets of a batch, as plain arrays (see `loss`). */
@@ -108,8 +119,7 @@ export class RetinaNet extends Detector<HeadOutput, RetinaHead> {
 
   /** Decode + NMS per image; boxes in original image pixels via `metas`. Reads the maps asynchronously; `out` stays the caller's. */
   async predict(out: HeadOutput, metas: ImageMeta[]): Promise<Detection[][]> {
-    const o = this.p.test ?? {};
-    const thr = o.scoreThr ?? 0.05, nmsPre = o.nmsPre ?? 1000, iouThr = o.iouThr ?? 0.5, maxPer = o.maxPerImage ?? 100;
+    const { scoreThr: thr, nmsPre, iouThr, maxPerImage: maxPer } = this.testOptions();
     const anchors = this.anchors(out);
     const K = this.numClasses;
     const sig = out.cls.map((c) => tf.sigmoid(c));

@@ -19,7 +19,7 @@ import { bceWithLogitsSum, iouLossSum } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
-import { Detection, Detector, DetectorParts, headTensors, LevelPriors, readAll } from './detector';
+import { Detection, Detector, DetectorParts, headTensors, LevelPriors, levelSizes, readAll } from './detector';
 import { readsOnHost } from '../engine/kernel_storage';
 import { withFrozenStatistics } from '../nn/batchnorm';
 
@@ -80,7 +80,18 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
 
   /** Prior points (x, y, strideW, strideH) for the level sizes of `out` (cached per input size). */
   priors(out: YoloxOutput): LevelPriors {
-    return this.levelPriors(out.cls, (h, w, i) => gridPoints(h, w, this.neck.outputs[i].stride));
+    return this.priorsFor(levelSizes(out.cls));
+  }
+
+  /** Prior points for per-level map sizes `[h, w]`. */
+  priorsFor(sizes: Array<[number, number]>): LevelPriors {
+    return this.levelPriors(sizes, (h, w, i) => gridPoints(h, w, this.neck.outputs[i].stride));
+  }
+
+  /** The test settings with mmdetection's defaults filled in. */
+  testOptions(): Required<YoloxTestOptions> {
+    const o = this.p.test ?? {};
+    return { scoreThr: o.scoreThr ?? 0.01, iouThr: o.iouThr ?? 0.65, maxPerImage: o.maxPerImage ?? 100 };
   }
 
   /** Decoded xyxy boxes `[B, n, 4]` from raw offsets `[B, n, 4]` and priors `[1, n, 4]` (x, y, sw, sh). */
@@ -201,8 +212,7 @@ export class Yolox extends Detector<YoloxOutput, YoloxHead> {
 
   /** Decode + NMS per image; boxes in original image pixels via `metas`. Reads the maps asynchronously; `out` stays the caller's. */
   async predict(out: YoloxOutput, metas: ImageMeta[]): Promise<Detection[][]> {
-    const o = this.p.test ?? {};
-    const thr = o.scoreThr ?? 0.01, iouThr = o.iouThr ?? 0.65, maxPer = o.maxPerImage ?? 100;
+    const { scoreThr: thr, iouThr, maxPerImage: maxPer } = this.testOptions();
     const pr = this.priors(out);
     const n = pr.all.length / 4, K = this.numClasses;
     const flat = [this.flatten(out.cls, K), this.flatten(out.reg, 4), this.flatten(out.obj, 1)];

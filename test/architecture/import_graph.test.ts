@@ -20,7 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['necks', 'heads'],
   ['detectors'],
   ['configs'],
-  ['eval'],
+  ['eval', 'onnx'],
   ['train', 'web'],
   ['cli'],
   ['bench'],
