@@ -14,7 +14,6 @@ import { foldBatchNorms } from '../nn/fold_bn';
 import { defaultInputSize, exportOnnx } from '../onnx/export_onnx';
 import { writeFileAtomic } from '../util/atomic_write';
 import { formatBytes } from '../util/read_file';
-import type { ExportArgs } from './export';
 import { setupBackend } from './setup_backend';
 
 /** `HxW` → `[H, W]`. */
@@ -25,7 +24,15 @@ export function parseInputSize(s: string): [number, number] {
   return [h, w];
 }
 
-export async function runOnnxExport(a: ExportArgs): Promise<void> {
+export interface OnnxExportArgs {
+  backend?: string; config: string; set?: string[]; checkpoint: string; out: string;
+  /** `HxW`; default `defaultInputSize` of the config's transform. */
+  inputSize?: string;
+  postprocess?: boolean;
+  opset?: number;
+}
+
+export async function runOnnxExport(a: OnnxExportArgs): Promise<void> {
   await setupBackend(a.backend);
   const { config } = loadConfig(a.config, a.set ?? []);
   const ck = readCheckpoint(a.checkpoint);
