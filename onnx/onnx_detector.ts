@@ -64,7 +64,9 @@ export class OnnxDetector {
     const meta = checkModel(bytes, file);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, {
+        ...(threads ? { intraOpNumThreads: threads } : {}), interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+      });
     } catch (e) {
       throw new Error(`${file}: ONNX Runtime could not load it: ${(e as Error).message}`);
     }

@@ -5,70 +5,24 @@
 // same labels), at batch 2. Each model also passes onnx.checker's full check
 // where Debian's python3-onnx is installed.
 import { strict as assert } from 'assert';
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { tf } from '../../engine/tf';
-import { seedInit } from '../../util/rng';
 import { onnx } from 'onnx-proto';
-import { loadConfig } from '../../configs/schema';
-import { buildDetector } from '../../detectors/build';
 import type { Detection, Detector } from '../../detectors/detector';
 import { headTensors } from '../../detectors/detector';
-import { foldBatchNorms } from '../../nn/fold_bn';
 import { Conv2d } from '../../nn/conv2d';
 import { Module } from '../../nn/module';
 import { boxToOriginal, ImageMeta } from '../../data/transforms';
 import { exportOnnx, OnnxExport } from '../../onnx/export_onnx';
+import { LABELS, onnxCheck, pythonWithOnnx, seededDetector } from './onnx_helpers';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const H = 64, W = 96, N = 2;
-const LABELS = { names: ['circle', 'square', 'triangle'], catIds: [1, 2, 3] };
-
-/** A seeded detector with class (and objectness) biases at 0, so scores spread and every image has detections. */
-export function seededDetector(config: string, seed = 7): Detector {
-  const { config: c } = loadConfig(path.join(ROOT, 'configs', config));
-  seedInit(seed);
-  const model = buildDetector({ ...c.model, numClasses: LABELS.names.length });
-  for (const p of model.namedParameters()) {
-    if (/(retina_cls|multi_level_conv_cls\.\d+|multi_level_conv_obj\.\d+)\.bias$/.test(p.name)) p.variable.assign(tf.zerosLike(p.variable));
-  }
-  model.eval();
-  foldBatchNorms(model);
-  return model;
-}
 
 function exportAt(model: Detector, postprocess: boolean): OnnxExport {
   return exportOnnx(model, {
     inputSize: [H, W], postprocess, labels: LABELS, transform: { resize: { mode: 'square', size: W } },
     names: { backbone: 'test', neck: 'test' },
   });
-}
-
-/** Python with the onnx package (Debian's python3-onnx), if any. */
-export function pythonWithOnnx(): string | undefined {
-  for (const py of ['/usr/bin/python3', 'python3']) {
-    try {
-      // Run outside the repository: its onnx/ folder would shadow the package.
-      execFileSync(py, ['-c', 'import onnx.checker'], { cwd: os.tmpdir(), stdio: 'ignore' });
-      return py;
-    } catch { /* next */ }
-  }
-  return undefined;
-}
-
-/** `onnx.checker.check_model(..., full_check=True)` on `bytes`; throws with the checker's message. */
-export function onnxCheck(py: string, bytes: Uint8Array): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-onnx-check-'));
-  try {
-    const file = path.join(dir, 'model.onnx');
-    fs.writeFileSync(file, bytes);
-    execFileSync(py, ['-c', 'import onnx, onnx.checker, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function runOrt(bytes: Uint8Array, nchw: Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> {
