@@ -35,6 +35,43 @@ describe('NMS', () => {
     assert.deepEqual(batchedNms(boxes, [0.5, 0.9, 0.7], [0, 1, 0], 0.5, 100), [1, 2]);
     assert.deepEqual(batchedNms(boxes, [0.5, 0.9, 0.7], [0, 1, 2], 0.5, 2), [1, 2]);
   });
+
+  it('equals greedy forward suppression on crowded random boxes; maxKeep and maxPerImage only cut the tail', () => {
+    // The textbook form: each kept box suppresses every later box it overlaps by IoU > thr.
+    const reference = (b: number[], s: number[], thr: number): number[] => {
+      const order = s.map((_, i) => i).sort((x, y) => s[y] - s[x] || x - y);
+      const dead = new Set<number>(), keep: number[] = [];
+      for (const i of order) {
+        if (dead.has(i)) continue;
+        keep.push(i);
+        for (const j of order) {
+          if (j === i || dead.has(j) || keep.includes(j)) continue;
+          const w = Math.min(b[4 * i + 2], b[4 * j + 2]) - Math.max(b[4 * i], b[4 * j]);
+          const h = Math.min(b[4 * i + 3], b[4 * j + 3]) - Math.max(b[4 * i + 1], b[4 * j + 1]);
+          if (w <= 0 || h <= 0) continue;
+          const area = (k: number): number => (b[4 * k + 2] - b[4 * k]) * (b[4 * k + 3] - b[4 * k + 1]);
+          if ((w * h) / (area(i) + area(j) - w * h) > thr) dead.add(j);
+        }
+      }
+      return keep;
+    };
+    let seed = 3;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 150, boxes: number[] = [], scores: number[] = [], labels: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = rand() * 60, y = rand() * 60, w = 5 + rand() * 30, h = 5 + rand() * 30;
+        boxes.push(x, y, x + w, y + h);
+        scores.push(Math.round(rand() * 50) / 50); // ties on purpose
+        labels.push(Math.floor(rand() * 3));
+      }
+      const full = reference(boxes, scores, 0.5);
+      assert.deepEqual(nms(boxes, scores, 0.5), full);
+      assert.deepEqual(nms(boxes, scores, 0.5, undefined, 7), full.slice(0, 7));
+      const all = batchedNms(boxes, scores, labels, 0.5, Infinity);
+      assert.deepEqual(batchedNms(boxes, scores, labels, 0.5, 10), all.slice(0, 10));
+    }
+  });
 });
 
 describe('losses', () => {
