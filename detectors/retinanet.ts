@@ -13,6 +13,7 @@ import { assignMaxIou, AssignOptions } from '../ops/assign';
 import { decodeDeltas, encodeDeltas } from '../ops/coder';
 import { giouLoss, l1Loss, sigmoidFocalLoss } from '../ops/losses';
 import { batchedNms } from '../ops/nms';
+import { topScoresAbove } from '../ops/top_scores';
 import type { Target } from '../data/loader';
 import { boxToOriginal, ImageMeta } from '../data/transforms';
 
@@ -132,10 +133,7 @@ export class RetinaNet extends Detector<HeadOutput, RetinaHead> {
         const s = levelScores[l], d = levelDeltas[l];
         const base = b * count * K;
         // Candidates above the threshold, then the top nmsPre of them (mmdetection's filter_scores_and_topk).
-        const cand: number[] = [];
-        for (let i = 0; i < count * K; i++) if (s[base + i] > thr) cand.push(i);
-        cand.sort((x, y) => s[base + y] - s[base + x] || x - y);
-        const top = cand.slice(0, nmsPre);
+        const top = topScoresAbove(s, base, count * K, thr, nmsPre);
         const anc = new Float32Array(top.length * 4), del = new Float32Array(top.length * 4);
         top.forEach((i, j) => {
           const a = Math.floor(i / K);
