@@ -18,6 +18,7 @@ export const REPLACED_TFJS_KERNELS: Readonly<Record<string, readonly string[]>> 
     'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', // conv_grad.ts
     'SplitV', 'Concat', // split_concat.ts
     'Identity', // identity.ts
+    'Add', 'Relu', // elementwise.ts (same-shape and per-channel adds, Relu; on one thread)
   ],
   cpu: ['ResizeNearestNeighborGrad'], // resize_nearest_grad.ts
 };

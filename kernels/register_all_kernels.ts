@@ -8,6 +8,7 @@
 import { tf } from '../engine/tf';
 import { convGemmConfigs } from './conv_gemm';
 import { convGradConfigs } from './conv_grad';
+import { elementwiseConfigs } from './elementwise';
 import { groupedConvConfigs, groupedConvGradConfig } from './grouped_conv';
 import { identityConfigs } from './identity';
 import { normAffineGradConfig, normConfigs } from './norm';
@@ -23,7 +24,7 @@ type KernelConfigs = (backendName: string) => tf.KernelConfig[];
 
 /** Backend → the kernel files whose configs it gets. */
 const KERNELS: Readonly<Record<string, readonly KernelConfigs[]>> = {
-  wasm: [convGemmConfigs, convGradConfigs, splitConcatConfigs, identityConfigs, groupedConvConfigs,
+  wasm: [convGemmConfigs, convGradConfigs, elementwiseConfigs, splitConcatConfigs, identityConfigs, groupedConvConfigs,
     normConfigs, optimizerConfigs, weightedSumConfigs, siluConfigs, repeatConfigs],
   cpu: [resizeNearestGradConfigs, normConfigs, optimizerConfigs, weightedSumConfigs, siluConfigs, repeatConfigs],
 };
