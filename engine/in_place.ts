@@ -52,8 +52,17 @@ export function storageOf(name: JsKernelBackend): Storage {
   return storage(tf.backend(), name);
 }
 
-/** After writing over tensors' storage: on wasm, drops what the backend cached from their old values. */
+type OverwriteListener = (dataIds: tf.DataId[]) => void;
+const listeners: OverwriteListener[] = [];
+
+/** Calls `fn` with the data of tensors written over in place (caches derived from their old values drop them). */
+export function onOverwrite(fn: OverwriteListener): void {
+  listeners.push(fn);
+}
+
+/** After writing over tensors' storage: on wasm, drops what the backend (and `onOverwrite` listeners) cached from their old values. */
 export function written(ts: tf.Tensor[]): void {
+  for (const fn of listeners) fn(ts.map((t) => t.dataId));
   if (jsKernelBackend() !== 'wasm') return;
   const r = registry()!;
   const map = (tf.backend() as unknown as WasmRegistry).dataIdMap;

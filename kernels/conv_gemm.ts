@@ -24,6 +24,7 @@ import { simdFor, Simd } from '../engine/simd_module';
 import { simdHelperFor, splitRow } from '../engine/simd_helper';
 import { MIN_OUTPUTS, winogradConv2D, winogradFilterGrad, winogradFits, winogradInputGrad } from './winograd';
 import { flag } from '../util/flags';
+import { packedWeights } from '../engine/packed_weights';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -74,10 +75,13 @@ export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: 
   const K = kh * kw * gin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
-  withScratch(simd, [groups * Math.ceil(cout / groups / 8) * K * 32], (packed) => {
-    simd.k.convPackFilter(simd.ptr(filter), packed, K, cout, groups);
-    forward(simd, simd.ptr(x), x.shape, packed, simd.ptr(y), cout, g, groups, [g.outH, g.outW, 0, 0, 1, 1]);
-  });
+  const packed = packedWeights(simd, backend, filter, `gemm ${K} ${cout} ${groups}`, groups * Math.ceil(cout / groups / 8) * K * 32,
+    (p) => simd.k.convPackFilter(simd.ptr(filter), p, K, cout, groups));
+  try {
+    forward(simd, simd.ptr(x), x.shape, packed.ptr, simd.ptr(y), cout, g, groups, [g.outH, g.outW, 0, 0, 1, 1]);
+  } finally {
+    packed.release();
+  }
   return y;
 }
 

@@ -16,6 +16,7 @@ import type { Geometry } from './conv_geometry';
 import { storage } from '../engine/kernel_storage';
 import type { Simd } from '../engine/simd_module';
 import { flag } from '../util/flags';
+import { packedWeights } from '../engine/packed_weights';
 import { simdHelperFor, splitRow } from '../engine/simd_helper';
 
 type TensorInfo = tf.TensorInfo;
@@ -52,7 +53,7 @@ function chunkTiles(k: number, n8: number, positions = 16): number {
  * (`place` absent) or into the given output map with output pixel (oy, ox)
  * at (y0 + oy, x0 + ox).
  */
-function run(simd: Simd, x: TensorInfo, filter: TensorInfo, flip: boolean, y: TensorInfo, g: Geometry, place: [number, number, number, number]): void {
+function run(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, flip: boolean, y: TensorInfo, g: Geometry, place: [number, number, number, number]): void {
   const [n, h, w, k] = x.shape;
   const [, , fin, fout] = filter.shape;
   const N = flip ? fin : fout, blocks = Math.ceil(N / 8), n8 = blocks * 8;
@@ -63,11 +64,13 @@ function run(simd: Simd, x: TensorInfo, filter: TensorInfo, flip: boolean, y: Te
   // Split at a tile row: a tile never straddles the two halves. 4 MACs per output and tap stand for the Winograd saving.
   const cut = helper ? splitRow(g.outH, tileRows, n * g.outH * g.outW * k * N * 4) : 0;
   const scratchBytes = positions * chunk * (k + n8) * 4;
-  const ptrs = [positions * blocks * k * 32, k * 4, scratchBytes, cut ? scratchBytes : 0].map((b) => simd.malloc(Math.max(16, b)));
+  const pack = packedWeights(simd, backend, filter, `winograd${f4 ? 4 : 2} ${fin} ${fout} ${flip ? 1 : 0}`, positions * blocks * k * 32,
+    (p) => (f4 ? simd.k.winograd4PackFilter : simd.k.winogradPackFilter)(simd.ptr(filter), p, fin, fout, flip ? 1 : 0));
+  const ptrs = [k * 4, scratchBytes, cut ? scratchBytes : 0].map((b) => simd.malloc(Math.max(16, b)));
   try {
-    const [packed, zeros, scratch, scratch2] = ptrs;
+    const packed = pack.ptr;
+    const [zeros, scratch, scratch2] = ptrs;
     simd.f32(zeros, k).fill(0);
-    (f4 ? simd.k.winograd4PackFilter : simd.k.winogradPackFilter)(simd.ptr(filter), packed, fin, fout, flip ? 1 : 0);
     const conv = f4 ? simd.k.winograd4Conv : simd.k.winogradConv;
     const [H, W, y0, x0] = place;
     const geo = (outH: number, top: number, row0: number): number[] => [n, h, w, k, outH, g.outW, N, top, g.left, H, W, row0, x0, chunk];
@@ -85,6 +88,7 @@ function run(simd: Simd, x: TensorInfo, filter: TensorInfo, flip: boolean, y: Te
     }));
   } finally {
     for (const p of ptrs) simd.free(p);
+    pack.release();
   }
 }
 
@@ -107,7 +111,7 @@ export function winogradConv2D(simd: Simd, backend: Backend, x: TensorInfo, filt
   const cout = filter.shape[3];
   const [y] = storage(backend, 'wasm').alloc([[x.shape[0], g.outH, g.outW, cout]]).infos;
   if (tf.util.sizeFromShape(y.shape) === 0) return y;
-  run(simd, x, filter, false, y, g, [g.outH, g.outW, 0, 0]);
+  run(simd, backend, x, filter, false, y, g, [g.outH, g.outW, 0, 0]);
   return y;
 }
 
@@ -121,7 +125,7 @@ export function winogradInputGrad(simd: Simd, backend: Backend, dy: TensorInfo, 
   if (tf.util.sizeFromShape(dx.shape) === 0) return dx;
   const [, h, w] = inputShape;
   const flipped: Geometry = { ...g, outH: h, outW: w, top: 2 - g.top, left: 2 - g.left, bottom: 0, right: 0 };
-  run(simd, dy, filter, true, dx, flipped, [h, w, 0, 0]);
+  run(simd, backend, dy, filter, true, dx, flipped, [h, w, 0, 0]);
   return dx;
 }
 
