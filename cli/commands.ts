@@ -37,8 +37,11 @@ const train: Register = (y) => y.command(
     .option('config', { alias: 'c', type: 'string', describe: 'config json (default: configs/retinanet_gghost_cpu_shapes.json, the main job)' })
     .option('set', { type: 'string', array: true, describe: 'override a config field, coerced to its type: --set train.epochs=2 (repeatable)' })
     .option('work-dir', { type: 'string', describe: 'where data, logs, checkpoints and the report go (default work_dirs/<config name>)' })
-    .option('resume', { describe: 'resume from a checkpoint; with no value, the newest in the work dir' }),
-  async (a) => (await import('./train')).runTrain({ backend: a.backend as string, config: a.config, set: a.set, workDir: a['work-dir'], resume: a.resume as string | boolean | undefined }),
+    .option('resume', { describe: 'resume from a checkpoint; with no value, the newest in the work dir' })
+    .option('launcher', { type: 'string', choices: ['none', 'mpi'], default: 'none', describe: 'mpi: one rank of a job started by mpirun or srun --mpi=pmix; ranks share each global batch (docs/distributed.md)' }),
+  async (a) => (await import('./train')).runTrain({
+    backend: a.backend as string, config: a.config, set: a.set, workDir: a['work-dir'], resume: a.resume as string | boolean | undefined, launcher: a.launcher as 'none' | 'mpi',
+  }),
 );
 
 const cfg = (b: Argv): Argv<{ config: string; set: string[] | undefined }> => b

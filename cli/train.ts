@@ -13,6 +13,7 @@ import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
 import { setupBackend } from './setup_backend';
 import { defaultThreads } from '../backend/init_backend';
+import { Communicator, Launcher, startCommunicator } from '../train/communicator';
 
 export const MAIN_JOB_CONFIG = path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json');
 
@@ -22,30 +23,50 @@ export interface TrainArgs {
   set?: string[];
   workDir?: string;
   resume?: string | boolean;
+  /** `mpi`: this process is one rank of an MPI job (docs/distributed.md). */
+  launcher?: Launcher;
 }
 
 export async function runTrain(a: TrainArgs): Promise<void> {
+  const comm = await startCommunicator(a.launcher ?? 'none');
+  try {
+    await trainAs(comm, a);
+  } catch (e) {
+    // One rank's failure ends the job, with its message, instead of leaving the others waiting in a collective.
+    if (comm.size > 1) comm.abort(1, e instanceof Error ? e.message : String(e));
+    throw e;
+  } finally {
+    comm.finalize();
+  }
+}
+
+async function trainAs(comm: Communicator, a: TrainArgs): Promise<void> {
   const t0 = Date.now();
   const mainJob = !a.config;
   const configFile = a.config ?? MAIN_JOB_CONFIG;
   const { config } = loadConfig(configFile, a.set ?? []);
   // Data-parallel replicas share the cores: each gets its part as XNNPACK threads
   // (replicas also run the JS kernels in parallel, which threads cannot).
-  const info = await setupBackend(a.backend, Math.max(1, Math.floor(defaultThreads() / Math.max(1, config.train.workers))));
+  // Ranks on one machine share its cores too.
+  const info = await setupBackend(a.backend, Math.max(1, Math.floor(defaultThreads() / comm.localSize / Math.max(1, config.train.workers))), comm.rank === 0);
   const onCpu = info.name === 'wasm' || info.name === 'cpu' || info.adapter?.software;
-  if (onCpu) console.error(`note: training on ${info.name}${info.adapter?.software ? ' with a software adapter' : ''} is slow; for GPU training see docs/backends.md, section "GPU"`);
+  if (onCpu && comm.rank === 0) console.error(`note: training on ${info.name}${info.adapter?.software ? ' with a software adapter' : ''} is slow; for GPU training see docs/backends.md, section "GPU"`);
   const workDir = path.resolve(a.workDir ?? path.join('work_dirs', path.basename(configFile, '.json')));
-  console.error(`config ${configFile}${mainJob ? ' (the main job: no -c given)' : ''}; work dir ${workDir}`);
-  console.error(configTable(config));
+  if (comm.rank === 0) {
+    console.error(`config ${configFile}${mainJob ? ' (the main job: no -c given)' : ''}; work dir ${workDir}`);
+    console.error(configTable(config));
+  }
   let resumeFile: string | undefined;
   if (a.resume !== undefined && a.resume !== false) {
     resumeFile = typeof a.resume === 'string' && a.resume !== '' ? a.resume : newestCheckpoint(workDir);
     if (!resumeFile) throw new Error(`--resume: no checkpoint in ${workDir}`);
   }
-  const print = (s: string): void => console.error(s);
-  const run = prepareTraining(config, workDir, resumeFile, print);
+  const print = (s: string): void => { if (comm.rank === 0) console.error(s); };
+  if (comm.size > 1) print(`MPI: ${comm.size} ranks (${comm.localSize} on this machine) × ${config.train.workers} replicas each; global batch ${config.train.batchSize}`);
+  const run = prepareTraining(config, workDir, resumeFile, print, comm);
   print(`model: ${run.model.kind} + ${config.model.backbone.name}, ${run.model.numParams().toLocaleString('en-US')} parameters; ${run.train.images.length} training images, ${run.val.dataset.images.length} val images`);
   await run.trainer.run();
+  if (comm.rank !== 0) return;
   const curve = writeCurve(run, workDir);
   if (run.trainer.ctx.stopRequested) return;
   // The averaged weights are the trained model from here on (training is over).

@@ -79,15 +79,23 @@ export class DataParallel {
     });
   }
 
-  /** Splits a batch by images into `parts` shares (earlier shares get the remainder). */
+  /** Splits a batch by images into `parts` shares (earlier shares get the remainder); empty shares are left out. */
   static split(b: Batch, parts: number): Batch[] {
+    return DataParallel.splitAll(b, parts).filter((s): s is Batch => s !== undefined);
+  }
+
+  /** The `parts` shares of `split`, undefined where a share is empty (ranks find theirs by position). */
+  static splitAll(b: Batch, parts: number): Array<Batch | undefined> {
     const [n, h, w, c] = b.shape;
     const per = h * w * c;
-    const out: Batch[] = [];
+    const out: Array<Batch | undefined> = [];
     let start = 0;
     for (let i = 0; i < parts; i++) {
       const k = Math.floor(n / parts) + (i < n % parts ? 1 : 0);
-      if (!k) continue;
+      if (!k) {
+        out.push(undefined);
+        continue;
+      }
       out.push({
         images: b.images.subarray(start * per, (start + k) * per), shape: [k, h, w, c],
         targets: b.targets.slice(start, start + k), metas: b.metas.slice(start, start + k), indices: b.indices.slice(start, start + k),
@@ -99,7 +107,12 @@ export class DataParallel {
 
   /** Gradients of the batch averaged over replicas (losses averaged too), aligned with `vars`. */
   async grads(model: Detector, vars: tf.Variable[], batch: Batch): Promise<Gradients> {
-    const shares = DataParallel.split(batch, this.replicas);
+    return this.gradsOfShares(model, vars, DataParallel.split(batch, this.replicas));
+  }
+
+  /** Mean gradients and losses of these shares (at most one per replica; the first on this thread). */
+  async gradsOfShares(model: Detector, vars: tf.Variable[], shares: Batch[]): Promise<Gradients> {
+    if (shares.length > this.replicas) throw new Error(`${shares.length} shares for ${this.replicas} replicas`);
     const tensors = model.namedTensors().map((t) => t.variable);
     const weights = packTensors(tensors, this.sharedBuffers(packedLength(tensors)));
     const pending = shares.slice(1).map((s, i) => {

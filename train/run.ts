@@ -25,6 +25,7 @@ import { LeakGuardHook } from './leak_guard_hook';
 import { ProgressHook } from './progress_hook';
 import { EpochSummaryHook } from './epoch_summary_hook';
 import { Trainer } from './trainer';
+import { Communicator, SingleProcess } from './communicator';
 import { Ema } from './ema';
 import { EmaHook } from './ema_hook';
 import { ModeSwitchHook } from './mode_switch_hook';
@@ -55,13 +56,17 @@ export interface TrainRun {
 }
 
 /** Builds a ready-to-run trainer; `resumeFile` restores weights, optimizer, progress and hook state. */
-export function prepareTraining(c: Config, workDir: string, resumeFile: string | undefined, print: (s: string) => void): TrainRun {
+export function prepareTraining(c: Config, workDir: string, resumeFile: string | undefined, print: (s: string) => void, comm: Communicator = new SingleProcess()): TrainRun {
+  const lead = comm.rank === 0;
   const pretrained = c.model.backbone.pretrained;
   // Checked before the (possibly long) dataset load; read after the model is built.
   if (pretrained && !resumeFile && !fs.existsSync(pretrained)) throw new Error(`model.backbone.pretrained: ${pretrained}: no such file`);
   fs.mkdirSync(workDir, { recursive: true });
-  writeFileAtomic(path.join(workDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  if (lead) writeFileAtomic(path.join(workDir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  // Rank 0 writes the synthetic dataset when it is missing; the others read it once it is there.
+  if (!lead) comm.barrier();
   const paths = dataPaths(c.data, workDir, print);
+  if (lead) comm.barrier();
   const trainDs = loadSplit(c.data, paths.trainAnn, paths.trainImages, true, print);
   const valDs = loadSplit(c.data, paths.valAnn, paths.valImages, false, print);
   if (valDs.labels.catIds.join() !== trainDs.labels.catIds.join()) throw new Error(`train and val category ids differ (${trainDs.labels.catIds} vs ${valDs.labels.catIds})`);
@@ -88,10 +93,12 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const trainer = new Trainer({
     model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupEpochs > 0 ? t.warmupEpochs * loader.length : t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
-    hooks: [
+    comm,
+    // Rank 0 alone logs, evaluates and writes; every rank switches YOLOX's schedule and guards its own memory.
+    hooks: lead ? [
       new ProgressHook(t.logEvery), log, new EpochSummaryHook(loader, log, print), new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader),
       ...(ema ? [new EmaHook(ema)] : []), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print, ema),
-    ],
+    ] : [new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader)],
   });
   return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs, ema };
 }

@@ -11,6 +11,8 @@ import type { Batch, DataLoader } from '../data/loader';
 import { lrAt, ScheduleOptions } from './schedule';
 import { applyGrads, StepResult, trainStep } from './step';
 import { DataParallel } from './data_parallel';
+import { broadcastState, distributedGrads } from './distributed';
+import type { Communicator } from './communicator';
 import { backendInfo } from '../backend/init_backend';
 import { gpuFault, gpuFaultAfterError } from '../backend/webgpu';
 import type { ModelConfig } from '../detectors/build';
@@ -51,6 +53,8 @@ export interface TrainerOptions {
   /** Data-parallel replicas (worker threads) on the single-threaded wasm/cpu backends; needs `modelConfig`. */
   workers?: number;
   modelConfig?: ModelConfig;
+  /** The processes training together (`--launcher mpi`); one process when absent. */
+  comm?: Communicator;
 }
 
 export class Trainer {
@@ -92,7 +96,11 @@ export class Trainer {
   }
 
   private async stepOn(dp: DataParallel | undefined, batch: Batch, vars: tf.Variable[]): Promise<StepResult> {
-    const { model, optimizer } = this.o;
+    const { model, optimizer, comm } = this.o;
+    if (comm && comm.size > 1) {
+      const g = await distributedGrads(comm, dp, model, vars, batch);
+      return { losses: g.losses, gradNorm: await applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
+    }
     if (dp && batch.shape[0] > 1) {
       const g = await dp.grads(model, vars, batch);
       return { losses: g.losses, gradNorm: await applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
@@ -119,6 +127,8 @@ export class Trainer {
       // Replicas share out the CPU cores; a GPU backend runs one replica on its device.
       const cpuBackend = ['wasm', 'cpu'].includes(backendInfo().name);
       if (workers > 1 && this.o.modelConfig && cpuBackend) dp = await DataParallel.start(workers, backendInfo().name, this.o.modelConfig);
+      // Every rank starts from rank 0's weights (pretrained or resumed) and optimizer state.
+      if (this.o.comm) broadcastState(this.o.comm, model, optimizer);
       for (const h of hooks) await h.beforeTrain?.(c);
       model.train();
       while (c.epoch < this.o.epochs && !c.stopRequested) {
