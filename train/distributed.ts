@@ -73,8 +73,10 @@ export async function distributedGrads(comm: Communicator, dp: DataParallel | un
   tf.dispose(local.grads.filter((g): g is tf.Tensor => g !== undefined));
   const keys = Object.keys(local.losses).sort();
   const lossBuf = new Float64Array([mine.length, ...keys.map((k) => local.losses[k] * mine.length)]);
+  const t0 = process.hrtime.bigint();
   comm.allreduceSum(buffer);
   comm.allreduceSum(lossBuf);
+  const allreduceSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   at = 0;
   const grads = vars.map((v, i) => {
     const o = at;
@@ -82,5 +84,5 @@ export async function distributedGrads(comm: Communicator, dp: DataParallel | un
     return buffer[n + i] ? tf.tensor(buffer.subarray(o, o + v.size), v.shape) : undefined;
   });
   const losses = Object.fromEntries(keys.map((k, j) => [k, lossBuf[1 + j] / lossBuf[0]]));
-  return { losses, grads };
+  return { losses, grads, allreduceSeconds };
 }

@@ -1,6 +1,9 @@
 /** Evaluation every N epochs (and at the end): COCO stats on the val split, logged; tracks the best mAP. */
 import type { DataLoader } from '../data/loader';
-import { evaluateModel } from '../eval/evaluate_model';
+import { evaluateModel, evaluateShard, Evaluation } from '../eval/evaluate_model';
+import type { Detector } from '../detectors/detector';
+import { Communicator, SingleProcess } from './communicator';
+import { packTensors, unpackInto } from './flat_tensors';
 import type { Hook, TrainContext } from './hooks';
 import type { JsonLogHook } from './log_hook';
 import type { Ema } from './ema';
@@ -14,10 +17,14 @@ export class EvalHook implements Hook {
   lastEvalEpoch = -1;
 
   /** With `ema`, the averaged weights are evaluated (and tracked as best). */
-  constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema) {}
+  constructor(private readonly loader: DataLoader, private readonly every: number, private readonly log?: JsonLogHook, private readonly print: (s: string) => void = (s) => console.error(s), private readonly ema?: Ema,
+    private readonly comm: Communicator = new SingleProcess()) {}
 
-  async evaluate(c: TrainContext): Promise<number[]> {
-    const r = this.ema ? await this.ema.withAveragedAsync(() => evaluateModel(c.model, this.loader)) : await evaluateModel(c.model, this.loader);
+  /** The COCO stats on rank 0 (logged and printed there); undefined on the other ranks, which only predict their share. */
+  async evaluate(c: TrainContext): Promise<number[] | undefined> {
+    const r = this.comm.size > 1 ? await this.evaluateTogether(c.model)
+      : this.ema ? await this.ema.withAveragedAsync(() => evaluateModel(c.model, this.loader)) : await evaluateModel(c.model, this.loader);
+    if (!r) return undefined;
     this.lastStats = r.stats;
     this.lastEvalEpoch = c.epoch;
     const mAP = r.stats[0];
@@ -27,6 +34,27 @@ export class EvalHook implements Hook {
     if (r.skippedImages.length) this.print(`  ${r.skippedImages.length} val image(s) could not be decoded and were left out of the evaluation: ids ${r.skippedImages.join(', ')}`);
     this.log?.write({ mode: 'val', epoch: c.epoch, iter: c.iter, bbox_mAP: mAP, stats: r.stats, skipped_images: r.skippedImages.length });
     return r.stats;
+  }
+
+  /**
+   * Every rank predicts its share of the val batches with rank 0's weights
+   * (averaged when there is a weight average, with rank 0's BatchNorm
+   * statistics), then takes its own back; rank 0 scores them all.
+   */
+  private async evaluateTogether(model: Detector): Promise<Evaluation | undefined> {
+    const vars = model.namedTensors().map((t) => t.variable);
+    const run = async (): Promise<Evaluation | undefined> => {
+      const own = this.comm.rank === 0 ? undefined : packTensors(vars);
+      const lead = packTensors(vars);
+      this.comm.broadcast(lead.flat, 0);
+      if (own) unpackInto(vars, lead);
+      try {
+        return await evaluateShard(model, this.loader, this.comm);
+      } finally {
+        if (own) unpackInto(vars, own);
+      }
+    };
+    return this.comm.rank === 0 && this.ema ? this.ema.withAveragedAsync(run) : run();
   }
 
   async afterEpoch(c: TrainContext): Promise<void> {

@@ -30,6 +30,8 @@ export interface StepMetrics {
   lr: number;
   images: number;
   seconds: number;
+  /** Seconds this step spent in the all-reduce across processes (`--launcher mpi` only). */
+  allreduceSeconds?: number;
 }
 
 export interface Hook {

@@ -23,7 +23,7 @@ export class JsonLogHook implements Hook {
 
   afterStep(c: TrainContext, m: StepMetrics): void {
     if (c.iter % this.every === 0 || c.batchInEpoch === c.itersPerEpoch) {
-      this.write({ mode: 'train', epoch: c.epoch + 1, iter: c.iter, lr: m.lr, ...m.losses, grad_norm: m.gradNorm, time: m.seconds, ts: new Date().toISOString() });
+      this.write({ mode: 'train', epoch: c.epoch + 1, iter: c.iter, lr: m.lr, ...m.losses, grad_norm: m.gradNorm, time: m.seconds, ...(m.allreduceSeconds !== undefined ? { allreduce_time: m.allreduceSeconds } : {}), ts: new Date().toISOString() });
     }
   }
 }

@@ -89,16 +89,16 @@ export function prepareTraining(c: Config, workDir: string, resumeFile: string |
   const val = valLoader(c.data, c.eval.batchSize, valDs);
   const log = new JsonLogHook(workDir, c.train.logEvery);
   const t = c.train;
-  const evalHook = new EvalHook(val, t.evalEvery, log, print, ema);
+  const evalHook = new EvalHook(val, t.evalEvery, log, print, ema, comm);
   const trainer = new Trainer({
     model, loader, optimizer, epochs: t.epochs, gradClip: t.gradClip, workDir, config: c, resume, workers: t.workers, modelConfig,
     schedule: { baseLr: (t.lr * t.batchSize) / t.lrBatch, kind: t.schedule, steps: t.steps, gamma: t.gamma, warmupIters: t.warmupEpochs > 0 ? t.warmupEpochs * loader.length : t.warmupIters, warmupRatio: t.warmupRatio, epochs: t.epochs },
     comm,
-    // Rank 0 alone logs, evaluates and writes; every rank switches YOLOX's schedule and guards its own memory.
+    // Rank 0 alone logs and writes; every rank evaluates its share, switches YOLOX's schedule and guards its own memory.
     hooks: lead ? [
       new ProgressHook(t.logEvery), log, new EpochSummaryHook(loader, log, print), new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader),
       ...(ema ? [new EmaHook(ema)] : []), evalHook, new CheckpointHook(t.checkpointEvery, evalHook, print, ema),
-    ] : [new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader)],
+    ] : [new LeakGuardHook(), new ModeSwitchHook(c.model.yolox.loss.l1LastEpochs ?? 0, print, loader), evalHook],
   });
   return { model, optimizer: () => optimizer, trainer, val, evalHook, log, train: trainDs, ema };
 }

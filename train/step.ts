@@ -19,10 +19,14 @@ export interface StepResult {
   losses: Record<string, number>;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
+  /** Seconds in the all-reduce across processes, when there is one. */
+  allreduceSeconds?: number;
 }
 
 export interface Gradients {
   losses: Record<string, number>;
+  /** Seconds in the all-reduce across processes, when there is one. */
+  allreduceSeconds?: number;
   /** Aligned with the variables; undefined for a variable off the loss path (an unused branch). */
   grads: Array<tf.Tensor | undefined>;
 }

@@ -99,7 +99,7 @@ export class Trainer {
     const { model, optimizer, comm } = this.o;
     if (comm && comm.size > 1) {
       const g = await distributedGrads(comm, dp, model, vars, batch);
-      return { losses: g.losses, gradNorm: await applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip) };
+      return { losses: g.losses, gradNorm: await applyGrads(vars, g.grads, g.losses.loss, optimizer, this.o.gradClip), allreduceSeconds: g.allreduceSeconds };
     }
     if (dp && batch.shape[0] > 1) {
       const g = await dp.grads(model, vars, batch);
@@ -140,7 +140,7 @@ export class Trainer {
           if (!Number.isFinite(r.losses.loss) || !Number.isFinite(r.gradNorm)) throw new NonFiniteLossError(r.losses, c.iter, r.gradNorm);
           c.iter++;
           c.batchInEpoch++;
-          const m = { losses: r.losses, gradNorm: r.gradNorm, lr: c.lr, images: batch.shape[0], seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+          const m = { losses: r.losses, gradNorm: r.gradNorm, lr: c.lr, images: batch.shape[0], seconds: Number(process.hrtime.bigint() - t0) / 1e9, allreduceSeconds: r.allreduceSeconds };
           for (const h of hooks) await h.afterStep?.(c, m);
           if (c.stopRequested) break;
         }
