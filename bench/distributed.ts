@@ -3,7 +3,9 @@
  * G-Ghost, batch 8 at 128², wasm) laid out three ways on this machine:
  * - one process with 2 replicas (worker threads; `train.workers=2`);
  * - 2 MPI ranks with one replica each, over shared memory (Open MPI's vader);
- * - 2 MPI ranks over TCP on the loopback (`--mca btl tcp,self`).
+ * - 2 MPI ranks over TCP on the loopback (`--mca btl tcp,self`);
+ * - 2 MPI ranks over TCP between two network namespaces joined by a veth
+ *   pair (bench/netns_hosts.ts; root only), as two hosts would talk.
  *
  * Each runs `ghostdet train` for one epoch of `BENCH_IMAGES` synthetic images
  * (default 160: 20 steps) and reads its log: the median step time after
@@ -17,6 +19,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { sig3 } from '../eval/fps';
 import { writeResults } from './report';
+import { makeNetnsHosts } from './netns_hosts';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -31,7 +34,8 @@ function mpirun(extra: string[]): string[] {
 function measure(r: Route, work: string): Record<string, number> {
   const images = Number(process.env.BENCH_IMAGES ?? 160);
   const sets = [`data.synthetic.images=${images}`, 'data.synthetic.val=8', 'train.epochs=1', 'train.logEvery=1', 'eval.fpsIters=1'].flatMap((s) => ['--set', s]);
-  const res = spawnSync('timeout', ['-k', '5', '1200', r.cmd, ...r.args, 'train', '--backend', 'wasm', ...sets, '--work-dir', work, ...(r.cmd === 'mpirun' ? ['--launcher', 'mpi', '--set', 'train.workers=1'] : ['--set', 'train.workers=2'])],
+  const mpi = r.cmd !== process.execPath;
+  const res = spawnSync('timeout', ['-k', '5', '1200', r.cmd, ...r.args, 'train', '--backend', 'wasm', ...sets, '--work-dir', work, ...(mpi ? ['--launcher', 'mpi', '--set', 'train.workers=1'] : ['--set', 'train.workers=2'])],
     { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   if (res.status !== 0) throw new Error(`${r.name} failed (${res.status}):\n${`${res.stdout}${res.stderr}`.slice(-2000)}`);
   const steps = fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { mode: string; time: number; allreduce_time?: number })
@@ -53,6 +57,11 @@ function main(): void {
     { name: '2 ranks × 1 replica, shared memory', cmd: 'mpirun', args: mpirun(['--mca', 'btl', 'self,vader']) },
     { name: '2 ranks × 1 replica, TCP (loopback)', cmd: 'mpirun', args: mpirun(['--mca', 'btl', 'self,tcp']) },
   ];
+  const hosts = makeNetnsHosts();
+  if (typeof hosts === 'string') console.error(`the two-namespace route is skipped: ${hosts}`);
+  // Each namespace looks like a machine of its own to MPI: both would bind their rank to core 0 and give it every core's threads.
+  // Unbound, with GHOSTDET_THREADS=1, the two ranks get a core each, as on the other routes.
+  else routes.push({ name: '2 ranks × 1 replica, TCP between two network namespaces', cmd: hosts.mpirun[0], args: [...hosts.mpirun.slice(1), '--bind-to', 'none', '-x', 'GHOSTDET_THREADS=1', '-np', '2', process.execPath, CLI] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-bench-dist-'));
   const results: Record<string, Record<string, number>> = {};
   try {
@@ -62,6 +71,7 @@ function main(): void {
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    if (typeof hosts !== 'string') hosts.cleanup();
   }
   const mpiVersion = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   console.error(`wrote ${writeResults('distributed', 'npm run bench:distributed', {

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readSafetensors } from '../../weights/safetensors';
+import { makeNetnsHosts } from '../../bench/netns_hosts';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -121,6 +122,36 @@ describe('training across processes (--launcher mpi)', function () {
     assert.deepEqual(val('mpi'), val('one'));
     // Rank 0 alone wrote the run's files.
     assert.ok(fs.existsSync(path.join(dir, 'mpi', 'report.json')));
+  });
+
+  it('two hosts in network namespaces: a 2-rank training run over TCP completes, and the namespaces are removed', function () {
+    const hosts = makeNetnsHosts();
+    if (typeof hosts === 'string') {
+      console.log(`      skipped: ${hosts}`);
+      this.skip();
+    }
+    try {
+      const [cmd, ...rest] = hosts.mpirun;
+      const where = path.join(dir, 'where.js');
+      fs.writeFileSync(where, `
+        const mpi = require(${JSON.stringify(path.join(ROOT, 'packages', 'mpi'))}).load();
+        const { rank } = mpi.init();
+        const mine = Object.values(require('os').networkInterfaces()).flat().map((a) => a.address).filter((a) => ${JSON.stringify(hosts.addresses)}.includes(a));
+        console.log(JSON.stringify({ rank, mine }));
+        mpi.finalize();
+      `);
+      const probe = run(cmd, [...rest, '-np', '2', process.execPath, where], 60);
+      assert.equal(probe.code, 0, probe.out);
+      const seen = probe.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { rank: number; mine: string[] }).sort((a, b) => a.rank - b.rank);
+      assert.deepEqual(seen.map((s) => s.mine), [[hosts.addresses[0]], [hosts.addresses[1]]], 'each rank sees only its own namespace\'s address');
+      const train = run(cmd, [...rest, '-np', '2', process.execPath, CLI, 'train', '--backend', 'wasm', '--launcher', 'mpi', ...TINY, '--set', 'train.workers=1', '--work-dir', path.join(dir, 'netns')], 300);
+      assert.equal(train.code, 0, train.out.slice(-3000));
+      assert.equal(trainLosses(path.join(dir, 'netns')).length, 3);
+    } finally {
+      hosts.cleanup();
+    }
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    assert.ok(!left.includes(`gd${process.pid % 100000}a`) && !left.includes(`gd${process.pid % 100000}b`), `namespaces left: ${left}`);
   });
 
   it('a rank killed mid-epoch ends the job non-zero within 30 s; --resume completes the run', async function () {
