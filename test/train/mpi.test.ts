@@ -124,6 +124,28 @@ describe('training across processes (--launcher mpi)', function () {
     assert.ok(fs.existsSync(path.join(dir, 'mpi', 'report.json')));
   });
 
+  it('2 ranks × 2 replicas train as 1 process × 4 replicas, within float rounding', function () {
+    const mpi = run('mpirun', [...mpirunArgs(2), '--bind-to', 'none', process.execPath, CLI, 'train', '--backend', 'wasm', '--launcher', 'mpi', ...TINY, '--set', 'train.workers=2', '--set', 'train.batchSize=8', '--work-dir', path.join(dir, 'mpi4')], 300);
+    assert.equal(mpi.code, 0, mpi.out.slice(-3000));
+    const one = run(process.execPath, [CLI, 'train', '--backend', 'wasm', ...TINY, '--set', 'train.workers=4', '--set', 'train.batchSize=8', '--work-dir', path.join(dir, 'one4')], 300);
+    assert.equal(one.code, 0, one.out.slice(-3000));
+    const a = trainLosses(path.join(dir, 'mpi4')), b = trainLosses(path.join(dir, 'one4'));
+    assert.equal(a.length, b.length);
+    a.forEach((s, i) => {
+      for (const k of Object.keys(s)) assert.ok(Math.abs(s[k] - b[i][k]) <= 1e-4 * Math.abs(b[i][k]), `step ${i + 1} ${k}: ${s[k]} vs ${b[i][k]}`);
+    });
+  });
+
+  it('a rank that throws ends the job at once, non-zero, with its message', function () {
+    // MPMD: rank 1 alone is given a pretrained file that does not exist.
+    const common = ['train', '--backend', 'wasm', '--launcher', 'mpi', ...TINY, '--set', 'train.workers=1', '--work-dir', path.join(dir, 'throw')];
+    const r = run('mpirun', [...mpirunArgs(1), process.execPath, CLI, ...common, ':', '-np', '1', process.execPath, CLI, ...common, '--set', 'model.backbone.pretrained=/nonexistent/weights.pth'], 60);
+    assert.notEqual(r.code, 0);
+    assert.ok(r.code !== 124 && r.code !== 137, 'ended by MPI_Abort, not by the timeout');
+    assert.match(r.out, /rank 1\/2: model\.backbone\.pretrained: \/nonexistent\/weights\.pth: no such file/);
+    assert.ok(r.ms < 30_000, `${r.ms} ms`);
+  });
+
   it('two hosts in network namespaces: a 2-rank training run over TCP completes, and the namespaces are removed', function () {
     const hosts = makeNetnsHosts();
     if (typeof hosts === 'string') {
