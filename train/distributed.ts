@@ -33,11 +33,12 @@ export function broadcastState(comm: Communicator, model: Detector, optimizer: O
   if (!slotNames.length) return;
   const slots = packTensors(slotNames.map((k) => state.slots[k]));
   comm.broadcast(slots.flat, 0);
+  const views = unpackViews(slots);
   const byName = new Map(model.namedTensors().map((t) => [t.name, t.variable] as const));
-  optimizer.restore({ ...state, slots: Object.fromEntries(slotNames.map((k, i) => [k, tf.tensor(slots.flat.subarray(offset(slots.sizes, i), offset(slots.sizes, i) + slots.sizes[i]), state.slots[k].shape)])) }, byName);
+  const received = Object.fromEntries(slotNames.map((k, i) => [k, tf.tensor(views[i]!, state.slots[k].shape)]));
+  optimizer.restore({ ...state, slots: received }, byName);
+  tf.dispose(Object.values(received));
 }
-
-const offset = (sizes: number[], i: number): number => sizes.slice(0, i).reduce((s, n) => s + Math.max(n, 0), 0);
 
 /**
  * This rank's part of a global step: the mean gradients and losses over

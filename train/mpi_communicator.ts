@@ -13,7 +13,6 @@ export class MpiCommunicator implements Communicator {
   private constructor(private readonly mpi: MpiAddon, readonly rank: number, readonly size: number, readonly localSize: number) {}
 
   static start(): MpiCommunicator {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { load } = require('@ghostdet/mpi') as typeof import('@ghostdet/mpi');
     const mpi = load();
     const { rank, size } = mpi.init();
