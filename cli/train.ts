@@ -13,7 +13,8 @@ import { measureFps } from '../eval/fps';
 import { modelCost, writeReport } from '../eval/report';
 import { setupBackend } from './setup_backend';
 import { defaultThreads } from '../backend/init_backend';
-import { Communicator, Launcher, startCommunicator } from '../train/communicator';
+import type { Communicator, Launcher } from '../train/communicator';
+import { startCommunicator } from '../train/start_communicator';
 
 export const MAIN_JOB_CONFIG = path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json');
 

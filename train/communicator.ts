@@ -45,10 +45,3 @@ export class SingleProcess implements Communicator {
   }
   finalize(): void {}
 }
-
-/** The communicator for `launcher` (the MPI one loads the addon, which says what to install where it is missing). */
-export async function startCommunicator(launcher: Launcher): Promise<Communicator> {
-  if (launcher === 'none') return new SingleProcess();
-  const { MpiCommunicator } = await import('./mpi_communicator');
-  return MpiCommunicator.start();
-}
