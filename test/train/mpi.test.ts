@@ -44,9 +44,13 @@ function trainLosses(workDir: string): Array<Record<string, number>> {
     .filter((r) => r.mode === 'train').map((r) => ({ loss: r.loss as number, loss_cls: r.loss_cls as number, loss_bbox: r.loss_bbox as number, grad_norm: r.grad_norm as number }));
 }
 
+/** Open MPI's session folders in /tmp (a killed mpirun leaves its own behind). */
+const sessionDirs = (): Set<string> => new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('ompi.')));
+
 describe('training across processes (--launcher mpi)', function () {
   this.timeout(600_000);
   let dir: string;
+  let sessionsBefore = new Set<string>();
 
   before(function () {
     const why = mpiMissing();
@@ -55,10 +59,13 @@ describe('training across processes (--launcher mpi)', function () {
       this.skip();
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ghostdet-mpi-'));
+    sessionsBefore = sessionDirs();
   });
 
   after(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    // Only the session folders these tests made.
+    for (const f of sessionDirs()) if (!sessionsBefore.has(f)) fs.rmSync(path.join(os.tmpdir(), f), { recursive: true, force: true });
   });
 
   it('the addon: all-reduce, broadcast and gather on 2 ranks, exactly', function () {
