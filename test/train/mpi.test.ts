@@ -100,6 +100,24 @@ describe('training across processes (--launcher mpi)', function () {
     assert.equal(lines[1].g, null);
   });
 
+  it('the addon refuses wrong arguments with a TypeError naming the call (a process without mpirun is a 1-rank job)', function () {
+    const r = run(process.execPath, ['-e', `
+      const mpi = require(${JSON.stringify(path.join(ROOT, 'packages', 'mpi'))}).load();
+      mpi.init();
+      const out = [() => mpi.allreduceSum([1]), () => mpi.allreduceSum(new Int32Array(2)), () => mpi.broadcast(new Float32Array(2)), () => mpi.gatherBytes(new Float32Array(1), 0)]
+        .map((f) => { try { f(); return 'accepted'; } catch (e) { return e.constructor.name + ': ' + e.message; } });
+      mpi.finalize();
+      console.log(JSON.stringify(out));
+    `], 60);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.out.trim().split('\n').pop()!), [
+      'TypeError: ghostdet-mpi: allreduceSum takes a Float32Array or Float64Array',
+      'TypeError: ghostdet-mpi: allreduceSum takes a Float32Array or Float64Array',
+      'TypeError: ghostdet-mpi: broadcast takes a TypedArray and a root rank',
+      'TypeError: ghostdet-mpi: gatherBytes takes a Uint8Array and a root rank',
+    ]);
+  });
+
   it('2 ranks × 1 replica train as 1 process × 2 replicas: same losses each step, same final weights', function () {
     const mpi = run('mpirun', [...mpirunArgs(2), process.execPath, CLI, 'train', '--backend', 'wasm', '--launcher', 'mpi', ...TINY, '--set', 'train.workers=1', '--work-dir', path.join(dir, 'mpi')], 300);
     assert.equal(mpi.code, 0, mpi.out.slice(-3000));

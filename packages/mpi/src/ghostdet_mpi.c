@@ -36,13 +36,44 @@ static int is_initialized(void) {
   return init && !fin;
 }
 
-/* The bytes behind a TypedArray argument. */
-static int typed_array(napi_env env, napi_value v, napi_typedarray_type *type, void **data, size_t *length) {
+static size_t item_size(napi_typedarray_type type) {
+  switch (type) {
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
+    case napi_float32_array: case napi_int32_array: case napi_uint32_array: return 4;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    default: return 1;
+  }
+}
+
+/* A call's arguments: a TypedArray, then (when `with_root`) a root rank. */
+typedef struct {
+  napi_typedarray_type type;
+  void *data;
+  size_t length; /* elements */
+  int32_t root;
+} Args;
+
+/* Reads (array[, root]); on a wrong call throws a TypeError with `usage` and returns 0. */
+static int read_args(napi_env env, napi_callback_info info, int with_root, const char *usage, Args *a) {
+  size_t argc = 2;
+  napi_value argv[2];
   bool is = false;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
   napi_value buffer;
   size_t offset;
-  return napi_get_typedarray_info(env, v, type, length, data, &buffer, &offset) == napi_ok;
+  a->root = 0;
+  int ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= (size_t)(with_root ? 2 : 1) &&
+           napi_is_typedarray(env, argv[0], &is) == napi_ok && is &&
+           napi_get_typedarray_info(env, argv[0], &a->type, &a->length, &a->data, &buffer, &offset) == napi_ok &&
+           (!with_root || napi_get_value_int32(env, argv[1], &a->root) == napi_ok);
+  if (!ok) napi_throw_type_error(env, NULL, usage);
+  return ok;
+}
+
+/* MPI counts are ints. */
+static int fits_int(napi_env env, size_t n, const char *what) {
+  if (n <= (size_t)0x7fffffff) return 1;
+  napi_throw_range_error(env, NULL, what);
+  return 0;
 }
 
 /* init() → { rank, size, threadLevel }. Safe to call twice. */
@@ -72,20 +103,17 @@ static napi_value Init(napi_env env, napi_callback_info info) {
 
 /* allreduceSum(Float32Array | Float64Array): element-wise sum over ranks, in place. */
 static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type;
-  void *data;
-  size_t length;
-  if (argc < 1 || !typed_array(env, argv[0], &type, &data, &length) || (type != napi_float32_array && type != napi_float64_array)) {
-    napi_throw_type_error(env, NULL, "ghostdet-mpi: allreduceSum takes a Float32Array or Float64Array");
+  Args a;
+  const char *usage = "ghostdet-mpi: allreduceSum takes a Float32Array or Float64Array";
+  if (!read_args(env, info, 0, usage, &a)) return NULL;
+  if (a.type != napi_float32_array && a.type != napi_float64_array) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (length > (size_t)0x7fffffff) {
-    napi_throw_range_error(env, NULL, "ghostdet-mpi: allreduceSum of more than 2^31-1 elements");
-    return NULL;
-  }
+  if (!fits_int(env, a.length, "ghostdet-mpi: allreduceSum of more than 2^31-1 elements")) return NULL;
+  void *data = a.data;
+  size_t length = a.length;
+  napi_typedarray_type type = a.type;
   int rc = MPI_Allreduce(MPI_IN_PLACE, data, (int)length, type == napi_float32_array ? MPI_FLOAT : MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   if (rc != MPI_SUCCESS) return throw_mpi(env, "MPI_Allreduce", rc);
   return NULL;
@@ -93,22 +121,11 @@ static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
 
 /* broadcast(TypedArray, root): root's bytes into every rank's array (same length everywhere). */
 static napi_value Broadcast(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type;
-  void *data;
-  size_t length;
-  int32_t root = 0;
-  if (argc < 2 || !typed_array(env, argv[0], &type, &data, &length) || napi_get_value_int32(env, argv[1], &root) != napi_ok) {
-    napi_throw_type_error(env, NULL, "ghostdet-mpi: broadcast takes a TypedArray and a root rank");
-    return NULL;
-  }
-  size_t itemSize = (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) ? 8
-                  : (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array) ? 4
-                  : (type == napi_int16_array || type == napi_uint16_array) ? 2 : 1;
-  size_t bytes = length * itemSize;
-  char *p = (char *)data;
+  Args a;
+  if (!read_args(env, info, 1, "ghostdet-mpi: broadcast takes a TypedArray and a root rank", &a)) return NULL;
+  size_t bytes = a.length * item_size(a.type);
+  int32_t root = a.root;
+  char *p = (char *)a.data;
   /* MPI counts are ints: large arrays go in 1 GiB pieces. */
   const size_t piece = (size_t)1 << 30;
   for (size_t off = 0; off < bytes; off += piece) {
@@ -121,21 +138,17 @@ static napi_value Broadcast(napi_env env, napi_callback_info info) {
 
 /* gatherBytes(Uint8Array, root) → on root an array of every rank's bytes, elsewhere null. */
 static napi_value GatherBytes(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  napi_typedarray_type type;
-  void *data;
-  size_t length;
-  int32_t root = 0;
-  if (argc < 2 || !typed_array(env, argv[0], &type, &data, &length) || type != napi_uint8_array || napi_get_value_int32(env, argv[1], &root) != napi_ok) {
-    napi_throw_type_error(env, NULL, "ghostdet-mpi: gatherBytes takes a Uint8Array and a root rank");
+  Args a;
+  const char *usage = "ghostdet-mpi: gatherBytes takes a Uint8Array and a root rank";
+  if (!read_args(env, info, 1, usage, &a)) return NULL;
+  if (a.type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (length > (size_t)0x7fffffff) {
-    napi_throw_range_error(env, NULL, "ghostdet-mpi: gatherBytes of more than 2^31-1 bytes from one rank");
-    return NULL;
-  }
+  if (!fits_int(env, a.length, "ghostdet-mpi: gatherBytes of more than 2^31-1 bytes from one rank")) return NULL;
+  void *data = a.data;
+  size_t length = a.length;
+  int32_t root = a.root;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
