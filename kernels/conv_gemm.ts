@@ -16,9 +16,15 @@
  * one core, the input gradient's split as forward GEMMs do).
  * GHOSTDET_CONV_GEMM=0 turns them off, GHOSTDET_CONV_GEMM=1 on at any
  * thread count even without the helper.
+ *
+ * Where the oneDNN addon is built (kernels/conv_dnnl.ts), each entry point
+ * hands the whole conv to oneDNN instead, at any thread count; the GEMMs,
+ * Winograd and XNNPACK remain the route without it (GHOSTDET_DNNL=0).
  */
 import { tf } from '../engine/tf';
-import { Geometry, geometry, phases } from './conv_geometry';
+import { Geometry, geometry, geometryInts, phases } from './conv_geometry';
+import { dnnlConv2D, dnnlConv2DFilterGrad, dnnlConv2DInputGrad, dnnlFor } from './conv_dnnl';
+import { wasmThreadCount } from '../engine/wasm_thread_count';
 import { storage } from '../engine/kernel_storage';
 import { simdFor, Simd } from '../engine/simd_module';
 import { simdHelperFor, splitRow } from '../engine/simd_helper';
@@ -29,30 +35,15 @@ import { packedWeights } from '../engine/packed_weights';
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
 
-interface ThreadedWasm {
-  wasm?: { _getThreadsCount?: () => number; tfjs?: { getThreadsCount?: () => number } };
-}
-
-/** XNNPACK's thread count on this backend, 1 where it cannot tell. */
-function xnnpackThreads(backend: Backend): number {
-  const w = (backend as unknown as ThreadedWasm).wasm;
-  return w?.tfjs?.getThreadsCount?.() ?? w?._getThreadsCount?.() ?? 1;
-}
-
 /** Our SIMD module where the conv GEMMs should run on this backend (see the file comment), else undefined. */
 export function convGemmFor(backend: Backend): Simd | undefined {
   const mode = flag('GHOSTDET_CONV_GEMM');
   if (mode === '0') return undefined;
   const simd = simdFor(backend);
   if (!simd) return undefined;
-  return mode === '1' || xnnpackThreads(backend) === 1 || simdHelperFor(simd) ? simd : undefined;
+  return mode === '1' || wasmThreadCount(backend) === 1 || simdHelperFor(simd) || dnnlFor(backend) ? simd : undefined;
 }
 
-
-/** The first 16 ints of simd/conv_gemm.ts's geometry block. */
-function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry, groups: number): number[] {
-  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, groups];
-}
 
 /** Where the forward kernel writes output pixel (b, oy, ox): a `[n, H, W, c]` map, row y0 + oy·ys, column x0 + ox·xs. */
 type Placement = [H: number, W: number, y0: number, x0: number, ys: number, xs: number];
@@ -71,6 +62,8 @@ function withScratch<T>(simd: Simd, bytes: number[], fn: (...ptrs: number[]) => 
 export function conv2DGemm(simd: Simd, backend: Backend, x: TensorInfo, filter: TensorInfo, g: Geometry, groups = 1): TensorInfo {
   const n = x.shape[0];
   const [kh, kw, gin, cout] = filter.shape;
+  const addon = dnnlFor(backend);
+  if (addon) return dnnlConv2D(addon, simd, backend, x, filter, g, groups);
   if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.conv)) return winogradConv2D(simd, backend, x, filter, g);
   const K = kh * kw * gin;
   const [y] = storage(backend, 'wasm').alloc([[n, g.outH, g.outW, cout]]).infos;
@@ -122,6 +115,8 @@ export function conv2DInputGradGemm(simd: Simd, backend: Backend, dy: TensorInfo
   groups = 1): TensorInfo {
   const [, h, w, cin] = inputShape;
   const [kh, kw, gin, cout] = filter.shape;
+  const addon = dnnlFor(backend);
+  if (addon) return dnnlConv2DInputGrad(addon, simd, backend, dy, filter, inputShape, g, groups);
   if (winogradFits(g, cout, gin, groups, inputShape[0] * h * w, MIN_OUTPUTS.conv)) return winogradInputGrad(simd, backend, dy, filter, inputShape, g);
   const st = storage(backend, 'wasm');
   const [dx] = st.alloc([inputShape]).infos;
@@ -162,6 +157,8 @@ export function conv2DFilterGradGemm(simd: Simd, backend: Backend, x: TensorInfo
   filterShape: [number, number, number, number], g: Geometry, groups = 1): TensorInfo {
   const [n, h, w] = x.shape;
   const [kh, kw, gin, cout] = filterShape;
+  const addon = dnnlFor(backend);
+  if (addon) return dnnlConv2DFilterGrad(addon, simd, backend, x, dy, filterShape, g, groups);
   if (winogradFits(g, gin, cout, groups, n * g.outH * g.outW, MIN_OUTPUTS.filterGrad)) return winogradFilterGrad(simd, backend, x, dy, filterShape, g);
   const gout = cout / groups;
   const gin4 = Math.ceil(gin / 4) * 4, gout8 = Math.ceil(gout / 8) * 8;

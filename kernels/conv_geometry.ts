@@ -37,3 +37,8 @@ export function phases(size: number, k: number, s: number, pad: number): Phase[]
   }
   return out;
 }
+
+/** The geometry as 16 ints, as our conv GEMMs (simd/conv_gemm.ts) and the oneDNN addon take it: n, h, w, cin, outH, outW, cout, kh, kw, sh, sw, dh, dw, top, left, groups. */
+export function geometryInts([n, h, w, cin]: number[], cout: number, g: Geometry, groups: number): number[] {
+  return [n, h, w, cin, g.outH, g.outW, cout, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left, groups];
+}

@@ -24,6 +24,7 @@ export const FLAGS = {
   GHOSTDET_SIMD: { help: 'our SIMD WebAssembly kernels on wasm; 0 runs their JS loops', values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_RELAXED_SIMD: { help: 'the relaxed-SIMD (fused multiply-add) build of those kernels; 0 keeps the plain one', values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_CONV_GEMM: { help: 'our conv GEMMs on wasm: 0 off, 1 on at any thread count', values: '0 | 1 (default: on at one XNNPACK thread)', scope: 'run' },
+  GHOSTDET_DNNL: { help: "oneDNN's convolutions on wasm, where @ghostdet/dnnl was built (libdnnl-dev at install); 0 keeps our own kernels", values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_CONV_SPLIT: { help: 'at 2+ XNNPACK threads, our forward convs split their rows with a helper thread; 0 leaves those convs to XNNPACK', values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_WINOGRAD: { help: "Winograd for the conv GEMMs' 3×3 stride-1 convs: F(4×4, 3×3) on maps of 4096 pixels and more, F(2×2, 3×3) below; 2 uses F(2×2) everywhere, 0 turns Winograd off", values: '0 | 1 | 2 (default 1)', scope: 'run' },
   GHOSTDET_PACK_CACHE: { help: 'outside training, our conv kernels keep each packed filter between calls; 0 repacks on every call', values: '0 | 1 (default 1)', scope: 'run' },

@@ -11,7 +11,7 @@ import { build, Plugin } from 'esbuild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const STATIC_DIR = path.join(ROOT, 'dist', 'web', 'static');
-const NODE_ONLY = /^(node:)?(fs|path|os|worker_threads|child_process|crypto|zlib|stream|util|url|http|net|v8)$/;
+const NODE_ONLY = /^((node:)?(fs|path|os|worker_threads|child_process|crypto|zlib|stream|util|url|http|net|v8)|@ghostdet\/(dnnl|mpi))$/;
 
 const emptyNodeBuiltins: Plugin = {
   name: 'empty-node-builtins',

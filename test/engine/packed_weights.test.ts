@@ -16,8 +16,9 @@ describe('packed filters kept between inference calls', () => {
   for (const [name, shape] of [['GEMM (1×1)', ws1], ['Winograd (3×3)', ws]] as const) {
     it(`${name}: packed once, dropped when written in place or disposed, never under a tape`, async () => {
       await onBackend('wasm', async () => {
-        const prev = process.env.GHOSTDET_CONV_GEMM;
-        process.env.GHOSTDET_CONV_GEMM = '1'; // our kernels at any thread count
+        const prev = process.env.GHOSTDET_CONV_GEMM, prevDnnl = process.env.GHOSTDET_DNNL;
+        process.env.GHOSTDET_CONV_GEMM = '1'; // our kernels at any thread count, not oneDNN's
+        process.env.GHOSTDET_DNNL = '0';
         try {
           const x0 = rand(xs.reduce((a, b) => a * b), 1), w0 = rand(shape.reduce((a, b) => a * b), 2), w1 = rand(w0.length, 3);
           const x = tf.tensor4d(x0, xs as [number, number, number, number]);
@@ -55,6 +56,7 @@ describe('packed filters kept between inference calls', () => {
           assert.equal(packedWeightsHeld(), held, 'nothing left once the tensors are gone');
         } finally {
           if (prev === undefined) delete process.env.GHOSTDET_CONV_GEMM; else process.env.GHOSTDET_CONV_GEMM = prev;
+          if (prevDnnl === undefined) delete process.env.GHOSTDET_DNNL; else process.env.GHOSTDET_DNNL = prevDnnl;
         }
       });
     });

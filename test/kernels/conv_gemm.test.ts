@@ -49,9 +49,9 @@ describe('conv GEMM kernels', () => {
 
   it('run at one XNNPACK thread, and by GHOSTDET_CONV_GEMM at any count', async () => {
     await onBackend('wasm', () => {
-      assert.ok(withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => convGemmFor(tf.backend())));
+      assert.ok(withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => convGemmFor(tf.backend())));
       assert.equal(withEnv({ GHOSTDET_CONV_GEMM: '0' }, () => convGemmFor(tf.backend())), undefined);
-      assert.equal(withEnv({ GHOSTDET_SIMD: '0', GHOSTDET_CONV_GEMM: '1' }, () => convGemmFor(tf.backend())), undefined);
+      assert.equal(withEnv({ GHOSTDET_SIMD: '0', GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => convGemmFor(tf.backend())), undefined);
     });
   });
 
@@ -60,7 +60,7 @@ describe('conv GEMM kernels', () => {
       const label = `${relaxed ? 'fused' : 'mul+add'} k${c.k} s${c.s}${c.d ? ` d${c.d}` : ''} pad ${c.pad} ${c.n}x${c.h}x${c.w}x${c.cin} → ${c.cout}`;
       it(`${label}: output${c.d ? '' : ', input and filter gradients'} match cpu within 1e-4`, async () => {
         const ref = await onBackend('cpu', () => convResults(c));
-        const env = { GHOSTDET_CONV_GEMM: '1', GHOSTDET_RELAXED_SIMD: relaxed ? undefined : '0' };
+        const env = { GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0', GHOSTDET_RELAXED_SIMD: relaxed ? undefined : '0' };
         const got = await onBackend('wasm', () => withEnv(env, () => {
           assert.equal(convGemmFor(tf.backend())?.relaxed, relaxed);
           return convResults(c);
@@ -73,7 +73,7 @@ describe('conv GEMM kernels', () => {
   }
 
   it('leave no tensors or heap buffers behind', async () => {
-    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => {
       convResults(cases[3]);
       const before = tf.memory().numTensors, buffers = tf.backend().numDataIds();
       for (let i = 0; i < 5; i++) for (const c of cases.slice(0, 4)) convResults(c);

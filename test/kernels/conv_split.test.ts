@@ -60,7 +60,7 @@ function probe(): { helper: boolean; stressMs: number; results: Array<{ name: st
       const stressMs = Date.now() - t0;
       console.log(JSON.stringify({ helper, results, stressMs }));
     })();`;
-  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GHOSTDET_THREADS: '2' }, timeout: 120000 });
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GHOSTDET_THREADS: '2', GHOSTDET_DNNL: '0' }, timeout: 120000 });
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
 

@@ -39,7 +39,7 @@ function results(c: Case, conv: Conv2d): Float32Array[] {
 
 describe('grouped conv on the conv GEMMs', () => {
   it('runs on wasm with the GEMMs, undilated', async () => {
-    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => {
       assert.ok(groupedConvHere(152, 152, 19, 1));
       assert.ok(groupedConvHere(18, 30, 3, 1));
       assert.ok(!groupedConvHere(24, 24, 3, 2), 'dilated');
@@ -54,7 +54,7 @@ describe('grouped conv on the conv GEMMs', () => {
         const conv = layer(c);
         try { return results(c, conv); } finally { conv.weight.dispose(); }
       });
-      const got = await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => {
+      const got = await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => {
         assert.ok(groupedConvHere(c.cin, c.cout, c.groups, 1));
         const conv = layer(c);
         try { return results(c, conv); } finally { conv.weight.dispose(); }
@@ -64,7 +64,7 @@ describe('grouped conv on the conv GEMMs', () => {
   }
 
   it('leaves no tensors behind', async () => {
-    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => {
       const conv = layer(cases[1]);
       results(cases[1], conv);
       const before = tf.memory().numTensors, buffers = tf.backend().numDataIds();

@@ -56,7 +56,7 @@ describe('Winograd F(2×2, 3×3) convs', () => {
     for (const c of cases) {
       it(`${relaxed ? 'fused' : 'mul+add'} ${label(c)}: output, input and filter gradients match cpu within 1e-4`, async () => {
         const ref = await onBackend('cpu', () => results(c));
-        const env = { GHOSTDET_CONV_GEMM: '1', GHOSTDET_RELAXED_SIMD: relaxed ? undefined : '0' };
+        const env = { GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0', GHOSTDET_RELAXED_SIMD: relaxed ? undefined : '0' };
         const got = await onBackend('wasm', () => withEnv(env, () => results(c)));
         // The direct GEMMs on the same inputs: Winograd must have run (its float rounding differs) for each of the three.
         const direct = await onBackend('wasm', () => withEnv({ ...env, GHOSTDET_WINOGRAD: '0' }, () => results(c)));
@@ -71,7 +71,7 @@ describe('Winograd F(2×2, 3×3) convs', () => {
   }
 
   it('leave no tensors or heap buffers behind', async () => {
-    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1' }, () => {
+    await onBackend('wasm', () => withEnv({ GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' }, () => {
       results(cases[2]);
       const before = tf.memory().numTensors, buffers = tf.backend().numDataIds();
       for (let i = 0; i < 3; i++) for (const c of cases.slice(0, 3)) results(c);
@@ -95,7 +95,7 @@ describe('Winograd F(4×4, 3×3) convs on large maps', function () {
   for (const c of largeCases) {
     it(`${label(c)}: output and input gradient match cpu within 1e-4, and differ from F(2×2)'s rounding`, async () => {
       const ref = await onBackend('cpu', () => results(c));
-      const env = { GHOSTDET_CONV_GEMM: '1' };
+      const env = { GHOSTDET_CONV_GEMM: '1', GHOSTDET_DNNL: '0' };
       const got = await onBackend('wasm', () => withEnv(env, () => results(c)));
       const f2 = await onBackend('wasm', () => withEnv({ ...env, GHOSTDET_WINOGRAD: '2' }, () => results(c)));
       ['y', 'dx', 'dw'].forEach((name, i) => {
