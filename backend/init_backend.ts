@@ -9,6 +9,7 @@
 import * as os from 'os';
 import { tf } from '../engine/tf';
 import { installTapeSaves } from '../engine/tape_saves';
+import { dnnlStatus } from '../engine/dnnl';
 import type { BackendName } from './backend_name';
 import { registerAllKernels } from '../kernels/register_all_kernels';
 import { registerThreadedWasm } from './wasm_threads';
@@ -30,6 +31,8 @@ export interface BackendInfo {
   /** wasm only: SIMD and thread count. */
   simd?: boolean;
   threads?: number;
+  /** wasm only: who runs the convolutions: "oneDNN 2.6.3" (the @ghostdet/dnnl addon), else "ghostdet's wasm kernels". */
+  convs?: string;
   /** Why faster backends were skipped (empty when the first choice worked). */
   skipped: string[];
 }
@@ -163,7 +166,7 @@ export async function initBackend(want: BackendName = 'auto', threads = defaultT
   if (want === 'auto' || want === 'wasm') {
     try {
       const w = await useWasm(threads, skipped);
-      current = { name: 'wasm', pkg: '@tensorflow/tfjs-backend-wasm', ...w, skipped };
+      current = { name: 'wasm', pkg: '@tensorflow/tfjs-backend-wasm', ...w, convs: convEngine(), skipped };
       return current;
     } catch (e) {
       if (want === 'wasm') throw new Error(`backend "wasm" is unavailable: ${errorText(e)}`);
@@ -183,11 +186,17 @@ export function backendInfo(): BackendInfo {
 }
 
 /** One line naming the backend, for every command's first output. */
+/** Who runs wasm's convolutions: oneDNN where its addon is built and on, else our kernels (with why not). */
+function convEngine(): string {
+  const status = dnnlStatus();
+  return status.startsWith('oneDNN') ? status : `ghostdet's wasm kernels (oneDNN ${status}: see docs/kernels.md)`;
+}
+
 export function describeBackend(info: BackendInfo): string {
   let s = `backend: ${info.name} (${info.pkg})`;
   if (info.name === 'tensorflow') s += info.gpu ? ', GPU visible' : ', no GPU visible: running on CPU';
   if (info.name === 'webgpu' && info.adapter) s += `, adapter: ${describeAdapter(info.adapter)}`;
-  if (info.name === 'wasm') s += `, simd ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
+  if (info.name === 'wasm') s += `, simd ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, convs on ${info.convs}`;
   s += `; node ${process.version}, ${os.cpus().length} cores`;
   if (info.skipped.some((m) => m.startsWith('@tensorflow/tfjs-node')) && info.name !== 'tensorflow') s += ' [tensorflow not installed: see docs/backends.md "GPU"]';
   for (const m of info.skipped.filter((t) => t.startsWith('threaded wasm'))) s += ` [${m}]`;
