@@ -5,10 +5,11 @@
  * config's padded size 896×1408, batch 1, eval mode with BN folded: the
  * forward pass, timed in alternation with PyTorch's forward of the same model
  * (bench/pytorch/retinanet_gghost_forward.py, same parameter count) on the
- * same threads, `BENCH_ROUNDS` rounds (default 3) of each. ghostdet runs two
- * ways in each round on one 2-thread wasm backend: our conv kernels split
- * across the cores with the helper thread (the default), and the convs left to
- * XNNPACK (GHOSTDET_CONV_SPLIT=0). PyTorch's side is skipped without a
+ * same threads, `BENCH_ROUNDS` rounds (default 3) of each. ghostdet runs up
+ * to three ways in each round on one 2-thread wasm backend: the convs on
+ * oneDNN (where @ghostdet/dnnl is built; the default there), on our conv
+ * kernels split across the cores with the helper thread (GHOSTDET_DNNL=0),
+ * and left to XNNPACK (GHOSTDET_DNNL=0 GHOSTDET_CONV_SPLIT=0). PyTorch's side is skipped without a
  * python3 that has torch (Debian's python3-torch; BENCH_PYTHON names one).
  * Writes bench/results/coco_size.json.
  */
@@ -18,6 +19,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../engine/tf';
 import { initBackend, describeBackend } from '../backend/init_backend';
+import { dnnl } from '../engine/dnnl';
 import { loadConfig } from '../configs/schema';
 import { buildDetectorFor } from '../detectors/build';
 import { headTensors, readAll } from '../detectors/detector';
@@ -64,19 +66,23 @@ async function main(): Promise<void> {
     await readAll(maps);
     tf.dispose(maps);
   };
-  const timeMs = async (split: '0' | '1'): Promise<number> => {
+  const timeMs = async (onednn: '0' | '1', split: '0' | '1'): Promise<number> => {
+    process.env.GHOSTDET_DNNL = onednn;
     process.env.GHOSTDET_CONV_SPLIT = split;
-    await forward(); // warm-up (and the helper thread's start)
+    await forward(); // warm-up (and the helper thread's start, or oneDNN's primitives)
     const t = process.hrtime.bigint();
     for (let i = 0; i < iters; i++) await forward();
     return Number(process.hrtime.bigint() - t) / 1e6 / iters;
   };
+  const haveDnnl = dnnl() !== undefined;
+  if (!haveDnnl) console.error('oneDNN addon not built (apt-get install libdnnl-dev, npm rebuild @ghostdet/dnnl): our kernels and XNNPACK only');
   const python = pytorchPython();
   if (!python) console.error('PyTorch not found (apt-get install python3-torch, or BENCH_PYTHON=…): ghostdet only');
   const runs: Array<Record<string, number>> = [];
   let torchVersion: string | undefined;
   for (let r = 0; r < rounds; r++) {
-    const run: Record<string, number> = { split: await timeMs('1'), xnnpack: await timeMs('0') };
+    const run: Record<string, number> = { split: await timeMs('0', '1'), xnnpack: await timeMs('0', '0') };
+    if (haveDnnl) run.onednn = await timeMs('1', '1');
     if (python) {
       const pt = pytorchMs(python, threads, H, W, iters);
       run.pytorch = pt.ms;
@@ -86,18 +92,20 @@ async function main(): Promise<void> {
     runs.push(run);
   }
   delete process.env.GHOSTDET_CONV_SPLIT;
+  delete process.env.GHOSTDET_DNNL;
   x.dispose();
   model.dispose();
   const med = (k: string): number | undefined => (runs[0][k] === undefined ? undefined : sig3(median(runs.map((r) => r[k]))));
-  const split = med('split')!, xnnpack = med('xnnpack')!, pytorch = med('pytorch');
+  const split = med('split')!, xnnpack = med('xnnpack')!, onednn = med('onednn'), pytorch = med('pytorch');
+  const gflops = (ms: number | undefined): number | undefined => (ms ? sig3((2 * cost.macs) / ms / 1e6) : undefined);
   const results = {
-    backend: `wasm, ${info.threads} XNNPACK threads, SIMD ${info.simd ? 'on' : 'off'}`,
+    backend: `wasm, ${info.threads} XNNPACK threads, SIMD ${info.simd ? 'on' : 'off'}; oneDNN: ${haveDnnl ? dnnl()?.version() + `, ${info.threads} OpenMP threads` : 'not built'}`,
     model: { config: path.relative(ROOT, CONFIG), params: cost.params, gmacs: sig3(cost.macs / 1e9), inputSize: [H, W], batch: 1 },
     pytorch: python ? `torch ${torchVersion}, ${threads} threads (${SCRIPT.replace(ROOT + path.sep, '')})` : 'not run (no torch)',
     rounds, itersPerRound: iters,
-    medianMsPerImage: { ghostdetSplit: split, ghostdetXnnpack: xnnpack, pytorch },
-    ratioVsPytorch: pytorch ? { ghostdetSplit: sig3(pytorch / split), ghostdetXnnpack: sig3(pytorch / xnnpack) } : undefined,
-    gflopsPerSecond: { ghostdetSplit: sig3((2 * cost.macs) / split / 1e6), ghostdetXnnpack: sig3((2 * cost.macs) / xnnpack / 1e6), pytorch: pytorch ? sig3((2 * cost.macs) / pytorch / 1e6) : undefined },
+    medianMsPerImage: { ghostdetOnednn: onednn, ghostdetSplit: split, ghostdetXnnpack: xnnpack, pytorch },
+    ratioVsPytorch: pytorch ? { ghostdetOnednn: onednn ? sig3(pytorch / onednn) : undefined, ghostdetSplit: sig3(pytorch / split), ghostdetXnnpack: sig3(pytorch / xnnpack) } : undefined,
+    gflopsPerSecond: { ghostdetOnednn: gflops(onednn), ghostdetSplit: gflops(split), ghostdetXnnpack: gflops(xnnpack), pytorch: gflops(pytorch) },
     runs: runs.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, sig3(v)]))),
   };
   console.log(JSON.stringify(results.medianMsPerImage), JSON.stringify(results.ratioVsPytorch ?? {}));
