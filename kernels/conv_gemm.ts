@@ -31,6 +31,7 @@ import { simdHelperFor, splitRow } from '../engine/simd_helper';
 import { MIN_OUTPUTS, winogradConv2D, winogradFilterGrad, winogradFits, winogradInputGrad } from './winograd';
 import { flag } from '../util/flags';
 import { packedWeights } from '../engine/packed_weights';
+import { replaceKernel } from './replace_kernel';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -199,18 +200,14 @@ function unpadFilter(simd: Simd, src: number, dst: number, taps: number, gin: nu
  * (NCHW, more than one thread, no SIMD module). None on other backends.
  */
 export function convGemmConfigs(backendName: string): tf.KernelConfig[] {
-  const xnnpack = backendName === 'wasm' ? tf.getKernel('Conv2D', 'wasm') : undefined;
-  if (!xnnpack) return [];
-  return [{
-    kernelName: 'Conv2D', backendName, setupFunc: xnnpack.setupFunc, disposeFunc: xnnpack.disposeFunc,
-    kernelFunc: (args) => {
-      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-      const a = args.attrs as unknown as tf.Conv2DAttrs;
-      const backend = args.backend as Backend;
-      const simd = convGemmFor(backend);
-      if (!simd || (a.dataFormat && a.dataFormat !== 'NHWC')) return xnnpack.kernelFunc(args);
-      const g = geometry(x.shape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false);
-      return conv2DGemm(simd, backend, x, filter, g);
-    },
-  }];
+  if (backendName !== 'wasm') return [];
+  return replaceKernel('Conv2D', backendName, (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as tf.Conv2DAttrs;
+    const backend = args.backend as Backend;
+    const simd = convGemmFor(backend);
+    if (!simd || (a.dataFormat && a.dataFormat !== 'NHWC')) return undefined;
+    const g = geometry(x.shape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, false);
+    return conv2DGemm(simd, backend, x, filter, g);
+  });
 }

@@ -19,6 +19,9 @@
  *   channel with a multiplier), and a stride-1 depthwise conv of the
  *   zero-dilated, padded dY with the spatially flipped filter.
  *
+ * Where the oneDNN addon is built, the depthwise gradients go to it
+ * (kernels/conv_dnnl.ts), as the dense ones do through conv_gemm.ts.
+ *
  * - conv input gradient: replaces wasm's own kernel (11× slower than the
  *   forward conv) with forward convs of dY, one per stride phase.
  *
@@ -28,6 +31,7 @@ import { tf } from '../engine/tf';
 import { simdFor, Simd } from '../engine/simd_module';
 import { Geometry, geometry, Phase, phases } from './conv_geometry';
 import { conv2DFilterGradGemm, conv2DInputGradGemm, convGemmFor } from './conv_gemm';
+import { dnnlConv2DFilterGrad, dnnlConv2DInputGrad, dnnlDepthwiseFor } from './conv_dnnl';
 
 type TensorInfo = tf.TensorInfo;
 type Backend = tf.KernelBackend;
@@ -227,6 +231,8 @@ function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend:
   const a = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const [kh, kw, c, m] = a.filterShape;
   const g = geometry(x.shape, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const d = dnnlDepthwiseFor(backend, undefined);
+  if (d) return dnnlConv2DFilterGrad(d.addon, d.simd, backend, x, dy, a.filterShape, g, c, c * m);
   const simd = simdFor(backend);
   if (simd && g.dh === 1 && g.dw === 1) {
     const out = (backend as unknown as HeapBackend).makeOutput(a.filterShape, 'float32');
@@ -312,6 +318,8 @@ function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: 
   const [n, h, w, c] = a.inputShape;
   const [kh, kw, , m] = filter.shape;
   const g = geometry(a.inputShape, filter.shape as [number, number, number, number], a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  const d = dnnlDepthwiseFor(backend, undefined);
+  if (d) return dnnlConv2DInputGrad(d.addon, d.simd, backend, dy, filter, a.inputShape, g, c, c * m);
   const simd = simdFor(backend);
   if (simd && g.dh === 1 && g.dw === 1) return depthwiseInputGradSimd(simd, backend, dy, filter, a.inputShape, g);
   const dyd = zeroDilate(backend, dy, g.sh, g.sw);

@@ -8,6 +8,7 @@
 import { tf } from '../engine/tf';
 import { convGemmConfigs } from './conv_gemm';
 import { convGradConfigs } from './conv_grad';
+import { dnnlDepthwiseConfigs } from './conv_dnnl';
 import { elementwiseConfigs } from './elementwise';
 import { groupedConvConfigs, groupedConvGradConfig } from './grouped_conv';
 import { identityConfigs } from './identity';
@@ -24,7 +25,7 @@ type KernelConfigs = (backendName: string) => tf.KernelConfig[];
 
 /** Backend → the kernel files whose configs it gets. */
 const KERNELS: Readonly<Record<string, readonly KernelConfigs[]>> = {
-  wasm: [convGemmConfigs, convGradConfigs, elementwiseConfigs, splitConcatConfigs, identityConfigs, groupedConvConfigs,
+  wasm: [convGemmConfigs, dnnlDepthwiseConfigs, convGradConfigs, elementwiseConfigs, splitConcatConfigs, identityConfigs, groupedConvConfigs,
     normConfigs, optimizerConfigs, weightedSumConfigs, siluConfigs, repeatConfigs],
   cpu: [resizeNearestGradConfigs, normConfigs, optimizerConfigs, weightedSumConfigs, siluConfigs, repeatConfigs],
 };

@@ -91,6 +91,41 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
     });
   }
 
+  // Depthwise (GhostNet's cheap operations): one input channel per group, multipliers 1 and 2.
+  const depthwise: Array<Case & { m: number }> = [
+    { n: 2, h: 9, w: 7, cin: 16, cout: 16, m: 1, k: 3, s: 1, pad: 'same' },
+    { n: 1, h: 12, w: 11, cin: 8, cout: 16, m: 2, k: 5, s: 2, pad: 'same' },
+    { n: 2, h: 8, w: 10, cin: 12, cout: 12, m: 1, k: 3, s: 2, pad: 'valid' },
+    { n: 1, h: 11, w: 9, cin: 6, cout: 6, m: 1, k: 3, s: 1, d: 2, pad: 'same' },
+  ];
+  for (const c of depthwise) {
+    it(`depthwise ${label(c)} (×${c.m}): output${c.d ? '' : ', input and filter gradients'} match cpu within 1e-4, run by oneDNN`, async () => {
+      const results = (): Float32Array[] => tf.tidy(() => {
+        const x = tf.tensor4d(seeded(c.n * c.h * c.w * c.cin, 4), [c.n, c.h, c.w, c.cin]);
+        const w = tf.tensor4d(seeded(c.k * c.k * c.cin * c.m, 5), [c.k, c.k, c.cin, c.m]);
+        const conv = (xx: tf.Tensor, ww: tf.Tensor): tf.Tensor4D =>
+          tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad as 'same' | 'valid', 'NHWC', c.d ?? 1);
+        const y = conv(x, w);
+        if (c.d) return [y.dataSync() as Float32Array];
+        const r = tf.tensor(seeded(y.size, 6), y.shape);
+        const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), r)))([x, w]);
+        return [y, gx, gw].map((t) => t.dataSync() as Float32Array);
+      });
+      const ref = await onBackend('cpu', results);
+      const addon = dnnl();
+      assert.ok(addon);
+      const got = await onBackend('wasm', () => {
+        const before = addon.cached();
+        const out = results();
+        assert.equal(addon.cached() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
+        return out;
+      });
+      ['y', 'dx', 'dw'].slice(0, ref.length).forEach((name, i) => {
+        assert.ok(relErr(got[i], ref[i]) <= 1e-4, `${name} rel err ${relErr(got[i], ref[i])}`);
+      });
+    });
+  }
+
   it('give the same values on two OpenMP threads as on one', async () => {
     const addon = dnnl();
     assert.ok(addon);

@@ -7,9 +7,9 @@
  * Cout]` (oneDNN's hwio / hwigo); each call reorders them into the blocked
  * layout oneDNN chose for the shape, and filter gradients back.
  *
- * Primitives are built once per (pass, geometry) and kept per thread: each
- * training replica is its own worker thread, with its own cache and its own
- * OpenMP thread count (setThreads). Every offset and extent is checked
+ * Primitives are built once per (OpenMP threads, pass, geometry) and kept
+ * per thread: each training replica is its own worker thread, with its own
+ * cache and its own OpenMP thread count (setThreads). Every offset and extent is checked
  * against the view before oneDNN touches memory.
  */
 #include <node_api.h>
@@ -132,8 +132,9 @@ std::unique_ptr<Primitive> build(Pass pass, const Geometry &g, ThreadState &s) {
   return p;
 }
 
+/* oneDNN splits a primitive's work for the thread count it was built at, and must run at that count: the key holds it. */
 std::string key_of(Pass pass, const Geometry &g) {
-  std::string k(1, char('0' + pass));
+  std::string k = std::to_string(omp_get_max_threads()) + ':' + char('0' + pass);
   const int64_t *v = &g.n;
   for (size_t i = 0; i < kGeometryInts; i++) k += ',' + std::to_string(v[i]);
   return k;
