@@ -2,7 +2,8 @@
  * Child-process probe for the loader's memory bound: streams N records of
  * 640×640 PNGs through a worker loader behind a slow consumer (a stand-in
  * for training steps) and prints {peakRssMB, maxInFlight, batches, images}
- * as JSON. Run in its own process so that peak RSS is this loader's alone.
+ * as JSON. Run in its own process so that peak RSS is this loader's alone
+ * (read as VmHWM: see peakRssMB).
  *
  * node dist/bench/loader_memory.js DIR IMAGES WORKERS PREFETCH STEP_MS (the loader test and bench:data run it)
  */
@@ -46,7 +47,24 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, stepMs));
   }
   await loader.close();
-  console.log(JSON.stringify({ peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024), maxInFlight: loader.maxInFlight, batches, images }));
+  console.log(JSON.stringify({ peakRssMB: peakRssMB(), maxInFlight: loader.maxInFlight, batches, images }));
+}
+
+/**
+ * This process's own peak RSS. On Linux, getrusage's maxRSS (what
+ * `process.resourceUsage()` reads) keeps the parent's resident size from
+ * before exec, so a child of a 1 GB test runner reports 1 GB whatever it
+ * did itself; /proc/self/status's VmHWM belongs to this process's own
+ * address space.
+ */
+function peakRssMB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux: getrusage below
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 void main();

@@ -8,7 +8,7 @@
  * layout oneDNN chose for the shape, and filter gradients back.
  *
  * Primitives are built once per (OpenMP threads, pass, geometry) and kept
- * per thread: each training replica is its own worker thread, with its own
+ * per thread, the least recently used dropped past kMaxCached: each training replica is its own worker thread, with its own
  * cache and its own OpenMP thread count (setThreads). Every offset and extent is checked
  * against the view before oneDNN touches memory.
  */
@@ -20,9 +20,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
@@ -38,22 +40,25 @@ struct Geometry {
 };
 
 constexpr size_t kGeometryInts = 16;
-/* Distinct shapes × passes kept per thread; past it the cache starts over (multi-scale training meets new sizes). */
-constexpr size_t kMaxCached = 2048;
+/* Primitives kept per thread, least recently used dropped first: a detector step at one input size needs ~220, multi-scale training several sizes' worth. */
+constexpr size_t kMaxCached = 1024;
 
 struct Primitive {
   memory::desc src, dst, user_weights, weights;  // src/dst: x/y (forward), dx/dy, x/dy
   dnnl::primitive conv;
   dnnl::reorder weights_reorder;  // user → oneDNN's layout (forward, input gradient) or back (filter gradient)
   bool reorder = false;
-  std::unique_ptr<memory> weights_mem;  // oneDNN's layout, owned here
   std::string impl;
+  std::list<std::string>::iterator lru;  // this entry's place in ThreadState::order
 };
 
 struct ThreadState {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{engine};
   std::unordered_map<std::string, std::unique_ptr<Primitive>> cache;
+  std::list<std::string> order;  // keys, most recently used first
+  /* Filters in oneDNN's layout for the call running now: one buffer per thread, grown to the largest filter, rather than a copy per cached primitive. */
+  std::vector<float> weights;
 };
 
 ThreadState &state() {
@@ -125,7 +130,6 @@ std::unique_ptr<Primitive> build(Pass pass, const Geometry &g, ThreadState &s) {
   }
   p->reorder = !(p->weights == p->user_weights);
   if (p->reorder) {
-    p->weights_mem = std::make_unique<memory>(p->weights, s.engine);
     p->weights_reorder = pass == kFilterGrad ? dnnl::reorder(dnnl::reorder::primitive_desc(s.engine, p->weights, s.engine, w_user))
                                              : dnnl::reorder(dnnl::reorder::primitive_desc(s.engine, w_user, s.engine, p->weights));
   }
@@ -144,9 +148,18 @@ Primitive &primitive(Pass pass, const Geometry &g) {
   ThreadState &s = state();
   const std::string key = key_of(pass, g);
   auto it = s.cache.find(key);
-  if (it != s.cache.end()) return *it->second;
-  if (s.cache.size() >= kMaxCached) s.cache.clear();
-  return *(s.cache[key] = build(pass, g, s));
+  if (it != s.cache.end()) {
+    s.order.splice(s.order.begin(), s.order, it->second->lru);
+    return *it->second;
+  }
+  if (s.cache.size() >= kMaxCached) {
+    s.cache.erase(s.order.back());
+    s.order.pop_back();
+  }
+  auto p = build(pass, g, s);
+  s.order.push_front(key);
+  p->lru = s.order.begin();
+  return *(s.cache[key] = std::move(p));
 }
 
 /* Runs one pass; a, b, out are host pointers already checked against the heap view. */
@@ -154,15 +167,16 @@ void run(Pass pass, const Geometry &g, char *a, char *b, char *out) {
   Primitive &p = primitive(pass, g);
   ThreadState &s = state();
   dnnl::stream &st = s.stream;
+  if (p.reorder) s.weights.resize(std::max(s.weights.size(), p.weights.get_size() / sizeof(float) + 1));
   if (pass == kFilterGrad) {
     memory x(p.src, s.engine, a), dy(p.dst, s.engine, b), dw_user(p.user_weights, s.engine, out);
-    memory &dw = p.reorder ? *p.weights_mem : dw_user;
+    memory dw = p.reorder ? memory(p.weights, s.engine, s.weights.data()) : dw_user;
     p.conv.execute(st, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
-    if (p.reorder) p.weights_reorder.execute(st, *p.weights_mem, dw_user);
+    if (p.reorder) p.weights_reorder.execute(st, dw, dw_user);
   } else {
     memory w_user(p.user_weights, s.engine, b);
-    if (p.reorder) p.weights_reorder.execute(st, w_user, *p.weights_mem);
-    memory &w = p.reorder ? *p.weights_mem : w_user;
+    memory w = p.reorder ? memory(p.weights, s.engine, s.weights.data()) : w_user;
+    if (p.reorder) p.weights_reorder.execute(st, w_user, w);
     if (pass == kForward) {
       memory x(p.src, s.engine, a), y(p.dst, s.engine, out);
       p.conv.execute(st, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
