@@ -17,8 +17,10 @@ export interface DnnlAddon {
   setThreads(n: number): void;
   /** oneDNN's version, e.g. "2.6.3". */
   version(): string;
-  /** Cached primitives on the calling thread. */
+  /** Cached primitives on the calling thread (at most 1,024). */
   cached(): number;
+  /** Primitives built on the calling thread so far, evicted ones included. */
+  built(): number;
 }
 /** The built addon, or undefined where it was not built. */
 export function load(): DnnlAddon | undefined;

@@ -79,10 +79,10 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
       const addon = dnnl();
       assert.ok(addon);
       const got = await onBackend('wasm', () => {
-        const before = addon.cached();
+        const before = addon.built();
         const out = convResults(c, (x, w) => groupedConv2d(x, w, c.s, explicit(c.pad) as Parameters<typeof groupedConv2d>[3], c.groups ?? 1));
         // A new shape builds its primitives (forward, and both gradients where taken).
-        assert.equal(addon.cached() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
+        assert.equal(addon.built() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
         return out;
       });
       ['y', 'dx', 'dw'].slice(0, ref.length).forEach((name, i) => {
@@ -115,9 +115,9 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
       const addon = dnnl();
       assert.ok(addon);
       const got = await onBackend('wasm', () => {
-        const before = addon.cached();
+        const before = addon.built();
         const out = results();
-        assert.equal(addon.cached() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
+        assert.equal(addon.built() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
         return out;
       });
       ['y', 'dx', 'dw'].slice(0, ref.length).forEach((name, i) => {
@@ -173,6 +173,21 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
       assert.throws(() => addon.conv(0, heap, 0, 0, 0, Float32Array.from(geo) as unknown as Int32Array), TypeError);
       assert.throws(() => addon.setThreads(0), TypeError);
     });
+  });
+
+  it('keep at most 1,024 primitives per thread, dropping the least recently used', () => {
+    const addon = dnnl();
+    assert.ok(addon);
+    // 1×1 convs of one channel over 1,100 map heights: 1,100 distinct shapes.
+    const geo = (h: number): Int32Array => Int32Array.from([1, h, 1, 1, h, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1]);
+    const built = addon.built();
+    for (let h = 1; h <= 1100; h++) assert.match(addon.implementation(0, geo(h)), /\S/);
+    assert.equal(addon.built() - built, 1100);
+    assert.equal(addon.cached(), 1024);
+    addon.implementation(0, geo(1100)); // recent: still cached
+    assert.equal(addon.built() - built, 1100);
+    addon.implementation(0, geo(1)); // evicted: built again
+    assert.equal(addon.built() - built, 1101);
   });
 
   it('leave no tensors or heap buffers behind', async () => {

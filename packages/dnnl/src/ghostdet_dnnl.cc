@@ -57,6 +57,7 @@ struct ThreadState {
   dnnl::stream stream{engine};
   std::unordered_map<std::string, std::unique_ptr<Primitive>> cache;
   std::list<std::string> order;  // keys, most recently used first
+  uint64_t built = 0;             // primitives built on this thread, evicted ones included
   /* Filters in oneDNN's layout for the call running now: one buffer per thread, grown to the largest filter, rather than a copy per cached primitive. */
   std::vector<float> weights;
 };
@@ -157,6 +158,7 @@ Primitive &primitive(Pass pass, const Geometry &g) {
     s.order.pop_back();
   }
   auto p = build(pass, g, s);
+  s.built++;
   s.order.push_front(key);
   p->lru = s.order.begin();
   return *(s.cache[key] = std::move(p));
@@ -331,6 +333,12 @@ napi_value Cached(napi_env env, napi_callback_info) {
   return out;
 }
 
+napi_value Built(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_double(env, double(state().built), &out);
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -338,6 +346,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"cached", nullptr, Cached, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"built", nullptr, Built, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
