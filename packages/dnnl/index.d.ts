@@ -21,6 +21,8 @@ export interface DnnlAddon {
   cached(): number;
   /** Primitives built on the calling thread so far, evicted ones included. */
   built(): number;
+  /** Passes run on the calling thread so far. */
+  runs(): number;
 }
 /** The built addon, or undefined where it was not built. */
 export function load(): DnnlAddon | undefined;

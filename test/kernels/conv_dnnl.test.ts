@@ -79,10 +79,12 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
       const addon = dnnl();
       assert.ok(addon);
       const got = await onBackend('wasm', () => {
-        const before = addon.built();
+        const before = addon.runs();
         const out = convResults(c, (x, w) => groupedConv2d(x, w, c.s, explicit(c.pad) as Parameters<typeof groupedConv2d>[3], c.groups ?? 1));
-        // A new shape builds its primitives (forward, and both gradients where taken).
-        assert.equal(addon.built() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
+        // Every pass goes through oneDNN: y's forward, and where gradients are taken the forward
+        // inside tf.grads and both gradients. Runs, not builds, are counted: an earlier test in the
+        // same process may have cached this shape.
+        assert.equal(addon.runs() - before, c.d ? 1 : 4, 'passes run by oneDNN');
         return out;
       });
       ['y', 'dx', 'dw'].slice(0, ref.length).forEach((name, i) => {
@@ -115,9 +117,9 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
       const addon = dnnl();
       assert.ok(addon);
       const got = await onBackend('wasm', () => {
-        const before = addon.built();
+        const before = addon.runs();
         const out = results();
-        assert.equal(addon.built() - before, c.d ? 1 : 3, 'oneDNN primitives built for this shape');
+        assert.equal(addon.runs() - before, c.d ? 1 : 4, 'passes run by oneDNN');
         return out;
       });
       ['y', 'dx', 'dw'].slice(0, ref.length).forEach((name, i) => {
@@ -179,7 +181,9 @@ describe('oneDNN convolutions (@ghostdet/dnnl)', function () {
     const addon = dnnl();
     assert.ok(addon);
     // 1×1 convs of one channel over 1,100 map heights: 1,100 distinct shapes.
-    const geo = (h: number): Int32Array => Int32Array.from([1, h, 1, 1, h, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1]);
+    const geo = (h: number, w = 1): Int32Array => Int32Array.from([1, h, w, 1, h, w, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1]);
+    // Fill the cache with other shapes first, so none of the 1,100 is left from an earlier test.
+    for (let h = 1; h <= 1024; h++) addon.implementation(0, geo(h, 2));
     const built = addon.built();
     for (let h = 1; h <= 1100; h++) assert.match(addon.implementation(0, geo(h)), /\S/);
     assert.equal(addon.built() - built, 1100);

@@ -58,6 +58,7 @@ struct ThreadState {
   std::unordered_map<std::string, std::unique_ptr<Primitive>> cache;
   std::list<std::string> order;  // keys, most recently used first
   uint64_t built = 0;             // primitives built on this thread, evicted ones included
+  uint64_t runs = 0;              // passes run on this thread, so a caller can tell a conv went through oneDNN
   /* Filters in oneDNN's layout for the call running now: one buffer per thread, grown to the largest filter, rather than a copy per cached primitive. */
   std::vector<float> weights;
 };
@@ -188,6 +189,7 @@ void run(Pass pass, const Geometry &g, char *a, char *b, char *out) {
     }
   }
   st.wait();
+  s.runs++;
 }
 
 /* ---- N-API ---- */
@@ -339,6 +341,12 @@ napi_value Built(napi_env env, napi_callback_info) {
   return out;
 }
 
+napi_value Runs(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_double(env, double(state().runs), &out);
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -347,6 +355,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"cached", nullptr, Cached, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"built", nullptr, Built, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"runs", nullptr, Runs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
