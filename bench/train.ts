@@ -1,7 +1,8 @@
 /**
  * `npm run bench:train`: training throughput of the main-job detector
  * (configs/retinanet_gghost_cpu_shapes.json: RetinaNet + G-Ghost RegNetX-200MF,
- * GN head, batch 8) on random images with fixed boxes, at 128×128 and
+ * GN head, batch 8; `BENCH_CONFIG` names another config, at its own batch
+ * size and workers) on random images with fixed boxes, at 128×128 and
  * 320×192 (W×H; `BENCH_SIZES=128x128` picks): forward + backward + AdamW per
  * step, in two layouts of the same cores: one replica with every core as
  * XNNPACK threads, and the config's data-parallel replicas with the cores
@@ -46,6 +47,17 @@ function sizes(): Array<{ w: number; h: number }> {
   });
 }
 
+const MAIN_JOB = path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json');
+
+/** The config whose detector is timed: BENCH_CONFIG (relative to the working folder), else the main job. */
+function configFile(): string {
+  return process.env.BENCH_CONFIG ? path.resolve(process.env.BENCH_CONFIG) : MAIN_JOB;
+}
+
+function isMainJob(): boolean {
+  return configFile() === MAIN_JOB;
+}
+
 interface KernelShare { kernel: string; ms: number; share: number; calls: number }
 
 /** The ten kernels with the most time in one profiled call of `fn`, with their share of all kernel time. */
@@ -70,7 +82,7 @@ interface Layout { replicas: number; threads: number; profile: boolean }
 async function runLayout(layout: Layout): Promise<void> {
   const info = await initBackend((process.env.BENCH_BACKEND as BackendName | undefined) ?? 'auto', layout.threads);
   console.error(describeBackend(info));
-  const { config } = loadConfig(path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json'));
+  const { config } = loadConfig(configFile());
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const batchSize = config.train.batchSize;
   seedInit(0);
@@ -199,7 +211,7 @@ function runChild(layout: Layout): Array<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_TRAIN_LAYOUT) return runLayout(JSON.parse(process.env.BENCH_TRAIN_LAYOUT) as Layout);
-  const { config } = loadConfig(path.resolve(__dirname, '..', '..', 'configs', 'retinanet_gghost_cpu_shapes.json'));
+  const { config } = loadConfig(configFile());
   const cores = defaultThreads();
   const replicas = Math.max(1, config.train.workers);
   const layouts: Layout[] = [{ replicas: 1, threads: cores, profile: true }];
@@ -210,23 +222,29 @@ async function main(): Promise<void> {
   const steps = lines.filter((l) => l.kind === 'step');
   for (const l of steps) console.log(JSON.stringify({ ...l, backend: undefined }));
   const backend = steps[0]?.backend as BackendInfo | undefined;
-  const ratios = pytorchRatios(steps);
+  const ratios = isMainJob() ? pytorchRatios(steps) : [];
   for (const r of ratios) console.log(JSON.stringify(r));
-  const python = pytorchPython();
+  // PyTorch's script builds the main-job detector only.
+  const python = isMainJob() ? pytorchPython() : undefined;
   const pairs = python && replicas > 1
     ? pairedRatios(python, layouts[1], cores, Number(process.env.BENCH_PAIRS ?? 5))
     : undefined;
   for (const m of pairs?.median ?? []) console.log(JSON.stringify({ paired: m }));
-  const file = writeResults('train', 'npm run bench:train', {
+  const name = isMainJob() ? 'train' : `train_${path.basename(configFile(), '.json')}`;
+  // The command as run: the settings that change what is timed, then the script.
+  const settings = ['BENCH_CONFIG', 'BENCH_SIZES', 'BENCH_RUNS', 'BENCH_PAIRS', 'GHOSTDET_DNNL', 'GHOSTDET_THREADS'].filter((k) => process.env[k] !== undefined);
+  const command = [...settings.map((k) => `${k}=${process.env[k]}`), 'npm run bench:train'].join(' ');
+  const file = writeResults(name, command, {
     backend,
-    what: 'main-job detector (configs/retinanet_gghost_cpu_shapes.json), one training step = forward + backward + AdamW at batch 8; inputSize is W×H; median of `runs` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)',
+    config: path.relative(path.resolve(__dirname, '..', '..'), configFile()),
+    what: `${isMainJob() ? 'main-job detector' : 'the detector of'} (${path.relative(path.resolve(__dirname, '..', '..'), configFile())}), one training step = forward + backward + AdamW at batch ${config.train.batchSize}; inputSize is W×H; median of \`runs\` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)`,
     runs: Number(process.env.BENCH_RUNS ?? 5),
     results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
     profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),
     pytorch: ratios.length ? { file: 'bench/results/pytorch_train.json', ratios } : 'not measured on this machine (see bench/pytorch/retinanet_gghost_step.py)',
     pytorchPaired: pairs
       ? { what: `PyTorch's step (${PYTORCH_SCRIPT.split(path.sep).slice(-3).join('/')}, ${cores} threads) then ghostdet's ${layouts[1].replicas} replicas × ${layouts[1].threads} thread(s), alternately, BENCH_PAIRS times; ratio = ghostdet images/s ÷ the PyTorch run just before`, ...pairs }
-      : 'skipped (no python3 with torch, BENCH_PAIRS=0, or one replica)',
+      : 'skipped (no python3 with torch, BENCH_PAIRS=0, one replica, or not the main job)',
   });
   console.error(`wrote ${file}`);
 }
