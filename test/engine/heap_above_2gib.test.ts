@@ -1,15 +1,20 @@
 import { strict as assert } from 'assert';
+import * as path from 'path';
 import { tf } from '../../engine/tf';
 import { simdFor } from '../../engine/simd_module';
 import { dnnl } from '../../engine/dnnl';
+import { seedInit } from '../../util/rng';
+import { buildDetector } from '../../detectors/build';
+import { loadConfig } from '../../configs/schema';
+import { applyGrads, computeGrads } from '../../train/step';
+import { AdamW } from '../../train/adamw';
 import { onBackend, relErr, seeded, withEnv } from '../helpers';
 
 /**
  * A wasm heap grows to 4 GiB, and its addresses past 2 GiB are negative as
  * the i32 malloc returns them. A RetinaNet-R50 training step at batch 4,
  * 320×192, gets there; our kernels' scratch used to be viewed at a negative
- * offset. Here a 2.1 GiB block that is never written (so never resident)
- * pushes the convs' tensors and scratch above 2 GiB.
+ * offset.
  */
 interface HeapBackend { wasm: { _malloc(bytes: number): number; _free(ptr: number): void } }
 
@@ -32,6 +37,49 @@ function convGrads(c: typeof cases[0]): { out: Float32Array[]; yAddress: number 
   });
 }
 
+const CONFIGS = path.resolve(__dirname, '..', '..', '..', 'configs');
+
+/** The losses and every weight after one AdamW training step of a config's detector at 64², from seed 0. */
+async function trainedWeights(config: string): Promise<Float32Array[]> {
+  const { config: c } = loadConfig(path.join(CONFIGS, config));
+  seedInit(0);
+  const model = buildDetector(c.model);
+  model.train();
+  const vars = model.trainableVariables();
+  const [n, h, w] = [2, 64, 64];
+  const targets = Array.from({ length: n }, () => ({ boxes: new Float32Array([6, 8, 34, 40, 28, 30, 60, 56]), labels: new Int32Array([0, 2]), ignore: new Float32Array(0) }));
+  const images = tf.tensor4d(seeded(n * h * w * 3, 7), [n, h, w, 3]);
+  const g = await computeGrads(() => model.loss(model.forward(images), targets), vars);
+  await applyGrads(vars, g.grads, g.losses.loss, new AdamW({ lr: 1e-3, weightDecay: 1e-4 }));
+  const out = [Float32Array.from(Object.keys(g.losses).sort().map((k) => g.losses[k])), ...model.namedTensors().map((t) => t.variable.dataSync() as Float32Array)];
+  tf.dispose([images, ...g.grads.filter((x): x is tf.Tensor => x !== undefined)]);
+  model.dispose();
+  return out;
+}
+
+/**
+ * Runs `fn` with the wasm heap below 2 GiB taken (blocks that are never
+ * written, so never resident): 16 MiB blocks until one lands past 2 GiB,
+ * then 1 MiB and 64 KiB ones for the holes earlier tests left. Everything
+ * `fn` allocates of 64 KiB or more then lies above 2 GiB.
+ */
+async function aboveTwoGiB<T>(fn: () => T | Promise<T>): Promise<T> {
+  const heap = (tf.backend() as unknown as HeapBackend).wasm;
+  const blocks: number[] = [];
+  try {
+    for (const size of [16 * 2 ** 20, 2 ** 20, 64 * 2 ** 10]) {
+      for (let p = 0; p < 2 ** 31;) {
+        p = heap._malloc(size) >>> 0;
+        assert.notEqual(p, 0, 'the wasm heap has room past 2 GiB');
+        blocks.push(p);
+      }
+    }
+    return await fn();
+  } finally {
+    for (const p of blocks) heap._free(p);
+  }
+}
+
 describe('wasm heap above 2 GiB', function () {
   before(function () {
     if (process.arch !== 'x64' && process.arch !== 'arm64') this.skip(); // needs a 64-bit host for a 4 GiB wasm memory
@@ -41,22 +89,28 @@ describe('wasm heap above 2 GiB', function () {
     it(`convolutions and their gradients on ${route} read and write tensors and scratch past 2 GiB`, async function () {
       if (route === 'oneDNN' && !dnnl()) this.skip();
       const refs = await onBackend('cpu', () => cases.map((c) => convGrads(c).out));
-      await onBackend('wasm', () => {
+      await onBackend('wasm', async () => {
         assert.ok(simdFor(tf.backend()), 'our SIMD kernels are on');
-        const heap = (tf.backend() as unknown as HeapBackend).wasm;
-        const block = heap._malloc(2.1 * 2 ** 30) >>> 0;
-        assert.notEqual(block, 0, 'the wasm heap grew by 2.1 GiB');
-        try {
-          withEnv({ GHOSTDET_DNNL: route === 'oneDNN' ? undefined : '0' }, () => {
-            cases.forEach((c, i) => {
-              const { out, yAddress } = convGrads(c);
-              assert.ok(yAddress >= 2 ** 31, `y at ${yAddress}, past 2 GiB`);
-              ['y', 'dx', 'dw'].forEach((name, j) => assert.ok(relErr(out[j], refs[i][j]) <= 1e-4, `${name}: rel err ${relErr(out[j], refs[i][j])}`));
-            });
+        await aboveTwoGiB(() => withEnv({ GHOSTDET_DNNL: route === 'oneDNN' ? undefined : '0' }, () => {
+          cases.forEach((c, i) => {
+            const { out, yAddress } = convGrads(c);
+            assert.ok(yAddress >= 2 ** 31, `y at ${yAddress}, past 2 GiB`);
+            ['y', 'dx', 'dw'].forEach((name, j) => assert.ok(relErr(out[j], refs[i][j]) <= 1e-4, `${name}: rel err ${relErr(out[j], refs[i][j])}`));
           });
-        } finally {
-          heap._free(block);
-        }
+        }));
+      });
+    });
+  }
+
+  // Norms, depthwise convs (GhostNet), SiLU and the AdamW kernel too: a whole step, the same above as below.
+  for (const config of ['retinanet_gghost_cpu_shapes.json', 'yolox_gghost_cpu_shapes.json', 'retinanet_ghostnet100_fpn_1x_coco.json']) {
+    it(`${config}: one training step gives the same losses and weights above 2 GiB as below`, async function () {
+      this.timeout(300000);
+      await onBackend('wasm', async () => {
+        const below = await trainedWeights(config);
+        const above = await aboveTwoGiB(() => trainedWeights(config));
+        assert.equal(above.length, below.length);
+        below.forEach((b, i) => assert.ok(relErr(above[i], b) <= 1e-6, `${i ? `weight ${i}` : 'losses'}: rel err ${relErr(above[i], b)}`));
       });
     });
   }
