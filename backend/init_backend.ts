@@ -9,6 +9,7 @@
 import * as os from 'os';
 import { tf } from '../engine/tf';
 import { installTapeSaves } from '../engine/tape_saves';
+import { installBackwardRelease } from '../engine/backward_release';
 import { dnnlStatus } from '../engine/dnnl';
 import type { BackendName } from './backend_name';
 import { registerAllKernels } from '../kernels/register_all_kernels';
@@ -143,6 +144,7 @@ export async function initBackend(want: BackendName = 'auto', threads = defaultT
   // cpu is tfjs's fallback everywhere (and the tests' reference): its kernels are always ours.
   registerAllKernels('cpu');
   installTapeSaves();
+  installBackwardRelease();
   if (want === 'auto' || want === 'tensorflow') {
     try {
       const native = loadNative(skipped);

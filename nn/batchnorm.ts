@@ -1,11 +1,13 @@
 /**
  * `BatchNorm2d` with PyTorch semantics: in training, normalise with the batch's
  * biased variance and update running statistics with momentum 0.1 and the
- * unbiased variance; in eval, use the running statistics. eps 1e-5.
+ * unbiased variance; in eval, use the running statistics (`frozenBatchNorm`,
+ * which `normEval` backbones also train through). eps 1e-5.
  */
 import { tf } from '../engine/tf';
 import { Layer } from './module';
 import { normAffine } from './norm_affine';
+import { frozenBatchNorm } from './frozen_batchnorm';
 import { NormAct } from '../kernels/norm';
 import { blendInto } from '../kernels/weighted_sum';
 
@@ -50,7 +52,7 @@ export class BatchNorm2d extends Layer {
       return x;
     }
     if (!this.training) {
-      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D;
+      return frozenBatchNorm(x, this.runningMean as tf.Tensor1D, this.runningVar as tf.Tensor1D, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps, this.weight.trainable);
     }
     return this.trainForward(x);
   }

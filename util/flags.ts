@@ -28,6 +28,7 @@ export const FLAGS = {
   GHOSTDET_CONV_SPLIT: { help: 'at 2+ XNNPACK threads, our forward convs split their rows with a helper thread; 0 leaves those convs to XNNPACK', values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_WINOGRAD: { help: "Winograd for the conv GEMMs' 3×3 stride-1 convs: F(4×4, 3×3) on maps of 4096 pixels and more, F(2×2, 3×3) below; 2 uses F(2×2) everywhere, 0 turns Winograd off", values: '0 | 1 | 2 (default 1)', scope: 'run' },
   GHOSTDET_PACK_CACHE: { help: 'outside training, our conv kernels keep each packed filter between calls; 0 repacks on every call', values: '0 | 1 (default 1)', scope: 'run' },
+  GHOSTDET_BACKWARD_RELEASE: { help: "the backward pass frees each node's saved tensors and its outputs' gradients once used; 0 keeps them to the end, as tfjs does", values: '0 | 1 (default 1)', scope: 'run' },
   GHOSTDET_TAPE_CLONES: { help: "tfjs's own tape saves (an Identity clone per saved tensor); 1 restores them", values: '0 | 1 (default 0)', scope: 'run' },
   GHOSTDET_MAX_HEADER_MB: { help: 'largest safetensors JSON header read (the safetensors library has the same cap)', values: 'MB (default 100)', scope: 'run' },
   GHOSTDET_MAX_PICKLE_MB: { help: "largest pickle (a torch.save file's data.pkl) read", values: 'MiB (default 256)', scope: 'run' },
