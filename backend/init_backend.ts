@@ -10,6 +10,7 @@ import * as os from 'os';
 import { tf } from '../engine/tf';
 import { installTapeSaves } from '../engine/tape_saves';
 import { installBackwardRelease } from '../engine/backward_release';
+import { guardHeap } from '../engine/heap_limit';
 import { dnnlStatus } from '../engine/dnnl';
 import type { BackendName } from './backend_name';
 import { registerAllKernels } from '../kernels/register_all_kernels';
@@ -116,6 +117,7 @@ async function useWasm(threads: number, skipped: string[]): Promise<{ simd: bool
   wasmLoaderChosen = true;
   if (tf.getBackend() !== 'wasm' && !(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   await tf.ready();
+  guardHeap((tf.backend() as unknown as { wasm: Parameters<typeof guardHeap>[0] }).wasm);
   return { simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')), threads: wasm.getThreadsCount() };
 }
 
@@ -187,13 +189,13 @@ export function backendInfo(): BackendInfo {
   return current;
 }
 
-/** One line naming the backend, for every command's first output. */
 /** Who runs wasm's convolutions: oneDNN where its addon is built and on, else our kernels (with why not). */
 function convEngine(): string {
   const status = dnnlStatus();
   return status.startsWith('oneDNN') ? status : `ghostdet's wasm kernels (oneDNN ${status}: see docs/kernels.md)`;
 }
 
+/** One line naming the backend, for every command's first output. */
 export function describeBackend(info: BackendInfo): string {
   let s = `backend: ${info.name} (${info.pkg})`;
   if (info.name === 'tensorflow') s += info.gpu ? ', GPU visible' : ', no GPU visible: running on CPU';

@@ -9,12 +9,13 @@
  * shared out (what `ghostdet train` runs). A process picks its thread count
  * once, so each layout runs in a child process of this one. Each size also
  * gets where one step's time goes (threaded layout): wall time of forward +
- * loss, backward and optimizer, and the ten kernels with the largest share
- * of `tf.profile`'s kernel time. Where a python3 with torch is installed
- * (Debian's python3-torch; BENCH_PYTHON names another), PyTorch's step of
- * the same detector and ours run alternately BENCH_PAIRS times (default 5)
- * and each ratio pairs our run with the PyTorch run before it. Writes
- * bench/results/train.json.
+ * loss, backward and optimizer, the ten kernels with the largest share
+ * of `tf.profile`'s kernel time, and the most tensor memory held at once.
+ * Where a python3 with torch is installed (Debian's python3-torch;
+ * BENCH_PYTHON names another), PyTorch's step of the same detector and ours
+ * run alternately BENCH_PAIRS times (default 5) and each ratio pairs our run
+ * with the PyTorch run before it. Writes bench/results/train.json
+ * (train_<config>.json for another config).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -60,8 +61,8 @@ function isMainJob(): boolean {
 
 interface KernelShare { kernel: string; ms: number; share: number; calls: number }
 
-/** The ten kernels with the most time in one profiled call of `fn`, with their share of all kernel time. */
-async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; top: KernelShare[] }> {
+/** The ten kernels with the most time in one profiled call of `fn`, with their share of all kernel time, and the most tensor memory held at once. */
+async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; peakTensorMB: number; top: KernelShare[] }> {
   const prof = await tf.profile(fn);
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of prof.kernels) {
@@ -73,7 +74,7 @@ async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; top:
   const total = [...byName.values()].reduce((s, a) => s + a.ms, 0);
   const top = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)
     .map(([kernel, a]) => ({ kernel, ms: +a.ms.toFixed(1), share: +(a.ms / total).toFixed(3), calls: a.calls }));
-  return { totalKernelMs: +total.toFixed(1), top };
+  return { totalKernelMs: +total.toFixed(1), peakTensorMB: +(prof.peakBytes / 2 ** 20).toFixed(1), top };
 }
 
 interface Layout { replicas: number; threads: number; profile: boolean }
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
   const file = writeResults(name, command, {
     backend,
     config: path.relative(path.resolve(__dirname, '..', '..'), configFile()),
-    what: `${isMainJob() ? 'main-job detector' : 'the detector of'} (${path.relative(path.resolve(__dirname, '..', '..'), configFile())}), one training step = forward + backward + AdamW at batch ${config.train.batchSize}; inputSize is W×H; median of \`runs\` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) and the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it)`,
+    what: `${isMainJob() ? 'main-job detector' : 'the detector of'} (${path.relative(path.resolve(__dirname, '..', '..'), configFile())}), one training step = forward + backward + AdamW at batch ${config.train.batchSize}; inputSize is W×H; median of \`runs\` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it) and its peak tensor memory`,
     runs: Number(process.env.BENCH_RUNS ?? 5),
     results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
     profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),

@@ -1,0 +1,42 @@
+/**
+ * A clear error when the wasm heap is full. tfjs-wasm grows its heap up to
+ * 4 GiB (wasm32's address space) and takes each tensor's storage from the
+ * heap's `malloc`, which answers 0 when it cannot: tfjs does not check, and
+ * the tensor would be written over address 0, corrupting whatever lives
+ * there; a request of 4 GiB or more wraps in malloc's 32-bit argument and
+ * gets a few bytes. Wrapping the module's `_malloc` (what tfjs and our
+ * kernels call) turns both into an error that says what to change. Allocations made
+ * inside the module's own C++ (XNNPACK's scratch) do not pass here.
+ */
+interface HeapModule { _malloc(bytes: number): number; HEAPU8?: Uint8Array }
+
+const guarded = new WeakSet<HeapModule>();
+
+/** The message for a failed allocation of `bytes` on a heap of `heapBytes`. */
+export function heapFullMessage(bytes: number, heapBytes: number): string {
+  const mib = (n: number): string => `${Math.round(n / 2 ** 20).toLocaleString('en-US')} MiB`;
+  return `wasm heap full: ${mib(bytes)} more did not fit in ${mib(heapBytes)} (WebAssembly's limit is 4 GiB). ` +
+    'Use a smaller batch size or input size, or a GPU backend (--backend webgpu or tensorflow; see docs/backends.md)';
+}
+
+/** Makes this module's malloc throw instead of answering 0 (idempotent). */
+export function guardHeap(module: HeapModule): void {
+  if (guarded.has(module)) return;
+  guarded.add(module);
+  let malloc = module._malloc.bind(module);
+  const guard = (bytes: number): number => {
+    // 4 GiB or more would wrap in malloc's 32-bit argument and return a few bytes.
+    if (bytes >= 2 ** 32) throw new Error(heapFullMessage(bytes, module.HEAPU8?.byteLength ?? 0));
+    const p = malloc(bytes);
+    if (p === 0 && bytes > 0) throw new Error(heapFullMessage(bytes, module.HEAPU8?.byteLength ?? 0));
+    return p;
+  };
+  // Emscripten's first `_malloc` call replaces the property with the raw export: keep that inside the guard.
+  Object.defineProperty(module, '_malloc', {
+    configurable: true, enumerable: true,
+    get: () => guard,
+    set: (f: HeapModule['_malloc']) => {
+      malloc = f;
+    },
+  });
+}
