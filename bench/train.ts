@@ -10,7 +10,8 @@
  * once, so each layout runs in a child process of this one. Each size also
  * gets where one step's time goes (threaded layout): wall time of forward +
  * loss, backward and optimizer, the ten kernels with the largest share
- * of `tf.profile`'s kernel time, and the most tensor memory held at once.
+ * of `tf.profile`'s kernel time, and the wasm heap's size after it (the
+ * most memory the steps needed: the heap never shrinks, and stops at 4 GiB).
  * Where a python3 with torch is installed (Debian's python3-torch;
  * BENCH_PYTHON names another), PyTorch's step of the same detector and ours
  * run alternately BENCH_PAIRS times (default 5) and each ratio pairs our run
@@ -22,6 +23,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tf } from '../engine/tf';
+import { wasmHeapBytes } from '../engine/heap_limit';
 import { initBackend, describeBackend, defaultThreads, BackendName, BackendInfo } from '../backend/init_backend';
 import { seedInit, Rng } from '../util/rng';
 import { buildDetector } from '../detectors/build';
@@ -31,6 +33,8 @@ import { AdamW } from '../train/adamw';
 import { DataParallel } from '../train/data_parallel';
 import type { Batch } from '../data/loader';
 import { machine, medianMs, writeResults } from './report';
+
+const mib = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : Math.round(bytes / 2 ** 20));
 
 function randomBatch(n: number, h: number, w: number): Batch {
   const rng = new Rng(n);
@@ -61,8 +65,8 @@ function isMainJob(): boolean {
 
 interface KernelShare { kernel: string; ms: number; share: number; calls: number }
 
-/** The ten kernels with the most time in one profiled call of `fn`, with their share of all kernel time, and the most tensor memory held at once. */
-async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; peakTensorMB: number; top: KernelShare[] }> {
+/** The ten kernels with the most time in one profiled call of `fn`, with their share of all kernel time. */
+async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; top: KernelShare[] }> {
   const prof = await tf.profile(fn);
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of prof.kernels) {
@@ -74,7 +78,7 @@ async function topKernels(fn: () => void): Promise<{ totalKernelMs: number; peak
   const total = [...byName.values()].reduce((s, a) => s + a.ms, 0);
   const top = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)
     .map(([kernel, a]) => ({ kernel, ms: +a.ms.toFixed(1), share: +(a.ms / total).toFixed(3), calls: a.calls }));
-  return { totalKernelMs: +total.toFixed(1), peakTensorMB: +(prof.peakBytes / 2 ** 20).toFixed(1), top };
+  return { totalKernelMs: +total.toFixed(1), top };
 }
 
 interface Layout { replicas: number; threads: number; profile: boolean }
@@ -120,6 +124,7 @@ async function runLayout(layout: Layout): Promise<void> {
     emit({
       kind: 'profile', inputSize, replicas: 1, threadsPerReplica: info.threads ?? 1,
       wallMs: { forwardAndLoss: +forwardMs.toFixed(1), backward: +Math.max(0, gradsMs - forwardMs).toFixed(1), optimizer: +optMs.toFixed(1) },
+      wasmHeapMB: mib(wasmHeapBytes(tf.backend())),
       ...kernels,
     });
   }
@@ -233,12 +238,12 @@ async function main(): Promise<void> {
   for (const m of pairs?.median ?? []) console.log(JSON.stringify({ paired: m }));
   const name = isMainJob() ? 'train' : `train_${path.basename(configFile(), '.json')}`;
   // The command as run: the settings that change what is timed, then the script.
-  const settings = ['BENCH_CONFIG', 'BENCH_SIZES', 'BENCH_RUNS', 'BENCH_PAIRS', 'GHOSTDET_DNNL', 'GHOSTDET_THREADS'].filter((k) => process.env[k] !== undefined);
+  const settings = ['BENCH_CONFIG', 'BENCH_SIZES', 'BENCH_RUNS', 'BENCH_PAIRS', 'GHOSTDET_DNNL', 'GHOSTDET_BACKWARD_RELEASE', 'GHOSTDET_THREADS'].filter((k) => process.env[k] !== undefined);
   const command = [...settings.map((k) => `${k}=${process.env[k]}`), 'npm run bench:train'].join(' ');
   const file = writeResults(name, command, {
     backend,
     config: path.relative(path.resolve(__dirname, '..', '..'), configFile()),
-    what: `${isMainJob() ? 'main-job detector' : 'the detector of'} (${path.relative(path.resolve(__dirname, '..', '..'), configFile())}), one training step = forward + backward + AdamW at batch ${config.train.batchSize}; inputSize is W×H; median of \`runs\` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it) and its peak tensor memory`,
+    what: `${isMainJob() ? 'main-job detector' : 'the detector of'} (${path.relative(path.resolve(__dirname, '..', '..'), configFile())}), one training step = forward + backward + AdamW at batch ${config.train.batchSize}; inputSize is W×H; median of \`runs\` steps (BENCH_RUNS) after 2 warm-up steps; each layout (replicas × XNNPACK threads per replica, sharing GHOSTDET_THREADS cores) in its own process; profile: one replica with every core as threads, and one with one thread (what each replica runs, alone), wall ms per phase (backward = gradient step − forward) the top-10 kernels of tf.profile (which times a custom-gradient wrapper as "unnamed scope", around the kernels inside it); wasmHeapMB: the wasm heap after this size's steps (it never shrinks: the most they needed, in this process)`,
     runs: Number(process.env.BENCH_RUNS ?? 5),
     results: steps.map((l) => ({ ...l, kind: undefined, backend: undefined })),
     profiles: lines.filter((l) => l.kind === 'profile').map((l) => ({ ...l, kind: undefined })),

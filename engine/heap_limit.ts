@@ -1,14 +1,25 @@
 /**
  * A clear error when the wasm heap is full. tfjs-wasm grows its heap up to
  * 4 GiB (wasm32's address space) and takes each tensor's storage from the
- * heap's `malloc`, which answers 0 when it cannot: tfjs does not check, and
- * the tensor would be written over address 0, corrupting whatever lives
- * there; a request of 4 GiB or more wraps in malloc's 32-bit argument and
- * gets a few bytes. Wrapping the module's `_malloc` (what tfjs and our
- * kernels call) turns both into an error that says what to change. Allocations made
- * inside the module's own C++ (XNNPACK's scratch) do not pass here.
+ * heap's `malloc`, which answers 0 when it cannot, or near 4 GiB a block
+ * that runs past the heap's end: tfjs checks neither, and writes the tensor
+ * over address 0 or out of bounds. A request of 4 GiB or more wraps in
+ * malloc's 32-bit argument and gets a few bytes. Wrapping the module's
+ * `_malloc` (what tfjs and our kernels call) turns each into an error that
+ * says what to change. Allocations made inside the module's own C++
+ * (XNNPACK's scratch) do not pass here.
  */
-interface HeapModule { _malloc(bytes: number): number; HEAPU8?: Uint8Array }
+interface HeapModule {
+  _malloc(bytes: number): number;
+  _free?(ptr: number): void;
+  HEAPU8?: Uint8Array;
+  wasmMemory?: WebAssembly.Memory;
+}
+
+/** The heap's size now (the module's views may lag a growth on the threaded build). */
+function heapSize(module: HeapModule): number {
+  return module.wasmMemory?.buffer.byteLength ?? module.HEAPU8?.byteLength ?? 0;
+}
 
 const guarded = new WeakSet<HeapModule>();
 
@@ -26,9 +37,14 @@ export function guardHeap(module: HeapModule): void {
   let malloc = module._malloc.bind(module);
   const guard = (bytes: number): number => {
     // 4 GiB or more would wrap in malloc's 32-bit argument and return a few bytes.
-    if (bytes >= 2 ** 32) throw new Error(heapFullMessage(bytes, module.HEAPU8?.byteLength ?? 0));
-    const p = malloc(bytes);
-    if (p === 0 && bytes > 0) throw new Error(heapFullMessage(bytes, module.HEAPU8?.byteLength ?? 0));
+    if (bytes >= 2 ** 32) throw new Error(heapFullMessage(bytes, heapSize(module)));
+    const p = malloc(bytes) >>> 0;
+    if (p === 0 && bytes > 0) throw new Error(heapFullMessage(bytes, heapSize(module)));
+    // Near 4 GiB this build's malloc can hand out a block that runs past the end of the heap.
+    if (p + bytes > heapSize(module)) {
+      module._free?.(p);
+      throw new Error(heapFullMessage(bytes, heapSize(module)));
+    }
     return p;
   };
   // Emscripten's first `_malloc` call replaces the property with the raw export: keep that inside the guard.
@@ -39,4 +55,17 @@ export function guardHeap(module: HeapModule): void {
       malloc = f;
     },
   });
+}
+
+interface WasmBackendLike { wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } } }
+
+/**
+ * The wasm heap's size in bytes, or undefined off wasm. The heap never
+ * shrinks, so this is the most it has needed so far: the figure to hold
+ * against the 4 GiB limit (tfjs's `numBytes` counts every handle on shared
+ * data again, and so overstates it).
+ */
+export function wasmHeapBytes(backend: unknown): number | undefined {
+  const w = (backend as WasmBackendLike).wasm;
+  return (w?.wasmMemory ?? w?.asm?.memory)?.buffer.byteLength;
 }

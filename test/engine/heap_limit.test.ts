@@ -17,6 +17,15 @@ describe('wasm heap limit', () => {
     assert.deepEqual(calls, [16, 5 * 2 ** 20], 'the 4 GiB request never reached malloc');
   });
 
+  it('a block that runs past the end of the heap is freed and refused (what this malloc does near 4 GiB)', () => {
+    const freed: number[] = [];
+    const fake = { _malloc: (_bytes: number): number => 3 * 2 ** 20 - 64, _free: (p: number): void => void freed.push(p), HEAPU8: new Uint8Array(3 * 2 ** 20) };
+    guardHeap(fake);
+    assert.equal(fake._malloc(64), 3 * 2 ** 20 - 64, 'a block that ends at the heap end is fine');
+    assert.throws(() => fake._malloc(65), /wasm heap full/);
+    assert.deepEqual(freed, [3 * 2 ** 20 - 64]);
+  });
+
   it("stays on when Emscripten's first call swaps `_malloc` for the raw export", () => {
     const raw = (n: number): number => (n > 100 ? 0 : 24);
     const lazy = { HEAPU8: new Uint8Array(2 ** 20), _malloc: (n: number): number => (lazy._malloc = raw)(n) };
