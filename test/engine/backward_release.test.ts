@@ -1,14 +1,8 @@
 import { strict as assert } from 'assert';
-import * as path from 'path';
 import { tf } from '../../engine/tf';
 import { installBackwardRelease, uninstallBackwardRelease } from '../../engine/backward_release';
-import { seedInit } from '../../util/rng';
-import { buildDetector } from '../../detectors/build';
-import { loadConfig } from '../../configs/schema';
-import { computeGrads } from '../../train/step';
 import { onBackend, seeded } from '../helpers';
-
-const CONFIGS = path.resolve(__dirname, '..', '..', '..', 'configs');
+import { detectorStep } from '../detector_step';
 
 /** Runs `fn` with tfjs's own backward (everything kept to the end of the pass). */
 async function withTfjsBackward<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -65,19 +59,8 @@ async function chainBackwardPeak(): Promise<number> {
 }
 
 /** Every trainable parameter's gradient of a config's detector at 64², in train mode, from seed 0. */
-async function detectorGrads(config: string): Promise<Float32Array[]> {
-  const { config: c } = loadConfig(path.join(CONFIGS, config));
-  seedInit(0);
-  const model = buildDetector(c.model);
-  model.train();
-  const vars = model.trainableVariables();
-  const targets = [0, 1].map(() => ({ boxes: new Float32Array([6, 8, 34, 40, 28, 30, 60, 56]), labels: new Int32Array([0, 2]), ignore: new Float32Array(0) }));
-  const images = tf.tensor4d(seeded(2 * 64 * 64 * 3, 7), [2, 64, 64, 3]);
-  const g = await computeGrads(() => model.loss(model.forward(images), targets), vars);
-  const out = g.grads.map((t) => (t ? t.dataSync() as Float32Array : new Float32Array(0)));
-  tf.dispose([images, ...g.grads.filter((t): t is tf.Tensor => t !== undefined)]);
-  model.dispose();
-  return out;
+function detectorGrads(config: string): Promise<Float32Array[]> {
+  return detectorStep(config, (_model, _vars, g) => g.grads.map((t) => (t ? t.dataSync() as Float32Array : new Float32Array(0))));
 }
 
 describe('backward release (the backward pass frees what it is done with)', () => {

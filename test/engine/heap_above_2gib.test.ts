@@ -1,14 +1,11 @@
 import { strict as assert } from 'assert';
-import * as path from 'path';
 import { tf } from '../../engine/tf';
 import { simdFor } from '../../engine/simd_module';
 import { dnnl } from '../../engine/dnnl';
-import { seedInit } from '../../util/rng';
-import { buildDetector } from '../../detectors/build';
-import { loadConfig } from '../../configs/schema';
-import { applyGrads, computeGrads } from '../../train/step';
+import { applyGrads } from '../../train/step';
 import { AdamW } from '../../train/adamw';
 import { onBackend, relErr, seeded, withEnv } from '../helpers';
+import { detectorStep } from '../detector_step';
 
 /**
  * A wasm heap grows to 4 GiB, and its addresses past 2 GiB are negative as
@@ -23,8 +20,8 @@ const cases = [
   { n: 2, h: 32, w: 32, cin: 24, cout: 24, k: 3, s: 2 }, // stride 2: the GEMM
 ];
 
-/** y, dx and dw of Σ conv(x, w) ⊙ r, and where y lies in the heap (wasm only). */
-function convGrads(c: typeof cases[0]): { out: Float32Array[]; yAddress: number } {
+/** y, dx and dw of Σ conv(x, w) ⊙ r. */
+function convGrads(c: typeof cases[0]): Float32Array[] {
   return tf.tidy(() => {
     const x = tf.tensor4d(seeded(c.n * c.h * c.w * c.cin, 1), [c.n, c.h, c.w, c.cin]);
     const w = tf.tensor4d(seeded(c.k * c.k * c.cin * c.cout, 2), [c.k, c.k, c.cin, c.cout]);
@@ -32,36 +29,26 @@ function convGrads(c: typeof cases[0]): { out: Float32Array[]; yAddress: number 
     const y = conv(x, w);
     const r = tf.tensor(seeded(y.size, 3), y.shape);
     const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), r)))([x, w]);
-    const simd = simdFor(tf.backend());
-    return { out: [y, gx, gw].map((t) => t.dataSync() as Float32Array), yAddress: simd ? simd.ptr(y) : -1 };
+    return [y, gx, gw].map((t) => t.dataSync() as Float32Array);
   });
 }
 
-const CONFIGS = path.resolve(__dirname, '..', '..', '..', 'configs');
-
 /** The losses and every weight after one AdamW training step of a config's detector at 64², from seed 0. */
-async function trainedWeights(config: string): Promise<Float32Array[]> {
-  const { config: c } = loadConfig(path.join(CONFIGS, config));
-  seedInit(0);
-  const model = buildDetector(c.model);
-  model.train();
-  const vars = model.trainableVariables();
-  const [n, h, w] = [2, 64, 64];
-  const targets = Array.from({ length: n }, () => ({ boxes: new Float32Array([6, 8, 34, 40, 28, 30, 60, 56]), labels: new Int32Array([0, 2]), ignore: new Float32Array(0) }));
-  const images = tf.tensor4d(seeded(n * h * w * 3, 7), [n, h, w, 3]);
-  const g = await computeGrads(() => model.loss(model.forward(images), targets), vars);
-  await applyGrads(vars, g.grads, g.losses.loss, new AdamW({ lr: 1e-3, weightDecay: 1e-4 }));
-  const out = [Float32Array.from(Object.keys(g.losses).sort().map((k) => g.losses[k])), ...model.namedTensors().map((t) => t.variable.dataSync() as Float32Array)];
-  tf.dispose([images, ...g.grads.filter((x): x is tf.Tensor => x !== undefined)]);
-  model.dispose();
-  return out;
+function trainedWeights(config: string): Promise<Float32Array[]> {
+  return detectorStep(config, async (model, vars, g) => {
+    await applyGrads(vars, g.grads, g.losses.loss, new AdamW({ lr: 1e-3, weightDecay: 1e-4 }));
+    return [Float32Array.from(Object.keys(g.losses).sort().map((k) => g.losses[k])), ...model.namedTensors().map((t) => t.variable.dataSync() as Float32Array)];
+  });
 }
 
 /**
  * Runs `fn` with the wasm heap below 2 GiB taken (blocks that are never
  * written, so never resident): 16 MiB blocks until one lands past 2 GiB,
- * then 1 MiB and 64 KiB ones for the holes earlier tests left. Everything
- * `fn` allocates of 64 KiB or more then lies above 2 GiB.
+ * then 1 MiB and 64 KiB ones for the holes earlier tests left. Most of
+ * what `fn` allocates then lies above 2 GiB; malloc does not promise all of
+ * it (it may split a block above before it fills a hole below), so the
+ * tests check results, not addresses. Run alone, the step tests failed
+ * without the unsigned-address fix, on the first kernel scratch up there.
  */
 async function aboveTwoGiB<T>(fn: () => T | Promise<T>): Promise<T> {
   const heap = (tf.backend() as unknown as HeapBackend).wasm;
@@ -86,15 +73,14 @@ describe('wasm heap above 2 GiB', function () {
   });
 
   for (const route of ['our kernels', 'oneDNN'] as const) {
-    it(`convolutions and their gradients on ${route} read and write tensors and scratch past 2 GiB`, async function () {
+    it(`convolutions and their gradients on ${route}, with the heap below 2 GiB taken, match cpu`, async function () {
       if (route === 'oneDNN' && !dnnl()) this.skip();
-      const refs = await onBackend('cpu', () => cases.map((c) => convGrads(c).out));
+      const refs = await onBackend('cpu', () => cases.map((c) => convGrads(c)));
       await onBackend('wasm', async () => {
         assert.ok(simdFor(tf.backend()), 'our SIMD kernels are on');
         await aboveTwoGiB(() => withEnv({ GHOSTDET_DNNL: route === 'oneDNN' ? undefined : '0' }, () => {
           cases.forEach((c, i) => {
-            const { out, yAddress } = convGrads(c);
-            assert.ok(yAddress >= 2 ** 31, `y at ${yAddress}, past 2 GiB`);
+            const out = convGrads(c);
             ['y', 'dx', 'dw'].forEach((name, j) => assert.ok(relErr(out[j], refs[i][j]) <= 1e-4, `${name}: rel err ${relErr(out[j], refs[i][j])}`));
           });
         }));
