@@ -30,7 +30,7 @@ export function heapFullMessage(bytes: number, heapBytes: number): string {
     'Use a smaller batch size or input size, or a GPU backend (--backend webgpu or tensorflow; see docs/backends.md)';
 }
 
-/** Makes this module's malloc throw instead of answering 0 (idempotent). */
+/** Makes this module's malloc answer unsigned addresses (past 2 GiB too), and throw where it cannot allocate (idempotent). */
 export function guardHeap(module: HeapModule): void {
   if (guarded.has(module)) return;
   guarded.add(module);

@@ -27,6 +27,7 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import { tf } from './tf';
 import { flag } from '../util/flags';
+import { guardHeap } from './heap_limit';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -125,18 +126,6 @@ function relaxedCompiles(bytes: BufferSource): boolean {
   return WebAssembly.validate(bytes);
 }
 
-/**
- * malloc's address as an unsigned number: wasm returns an i32, which JS reads
- * as negative once the heap passes 2 GiB (it may grow to 4). 0 is malloc's
- * out-of-memory answer, refused here rather than written through.
- */
-function heapMalloc(heap: EmscriptenHeap, bytes: number): number {
-  // A size of 2³² or more would wrap in the i32 argument and allocate a few bytes.
-  const p = bytes >= 0 && bytes < 2 ** 32 ? heap._malloc(bytes) >>> 0 : 0;
-  if (p === 0) throw new Error(`wasm heap: out of memory allocating ${bytes} bytes of kernel scratch (the heap's limit is 4 GiB; use a smaller batch or input size)`);
-  return p;
-}
-
 function bind(backend: WasmBackendLike, memory: WebAssembly.Memory, relaxed: boolean): Simd | null {
   if (typeof fs.readFileSync !== 'function') return null;
   const file = moduleFile(typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer, relaxed);
@@ -146,6 +135,8 @@ function bind(backend: WasmBackendLike, memory: WebAssembly.Memory, relaxed: boo
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const heap = backend.wasm;
+  // Unsigned addresses past 2 GiB, and a clear error where the heap is full (engine/heap_limit.ts).
+  guardHeap(heap);
   return {
     k: instance.exports as unknown as SimdExports,
     module, memory,
@@ -155,12 +146,12 @@ function bind(backend: WasmBackendLike, memory: WebAssembly.Memory, relaxed: boo
       if (!d) throw new Error('simd kernel: tensor data is not on the wasm heap');
       return d.memoryOffset;
     },
-    malloc: (bytes) => heapMalloc(heap, bytes),
+    malloc: (bytes) => heap._malloc(bytes),
     free: (p) => heap._free(p),
     f32: (p, n) => new Float32Array(memory.buffer, p, n),
     f64: (p, n) => new Float64Array(memory.buffer, p, n),
     withInts: (values, fn) => {
-      const p = heapMalloc(heap, values.length * 4);
+      const p = heap._malloc(values.length * 4);
       try {
         new Int32Array(memory.buffer, p, values.length).set(values);
         return fn(p);
